@@ -301,3 +301,32 @@ TEST_CASE("regex cases of the spec's patterns.jsonl", "[regex]") {
   CHECK(matched_cases >= 40);
   CHECK(invalid_cases >= 1);
 }
+
+TEST_CASE("compile_regex returns the program translate_regex validates", "[regex]") {
+  const std::string pattern = "%^REPORT\\s.+\\sStatus: timeout$%";
+  auto program = cwfilter::detail::compile_regex(pattern, 1, pattern.size() - 2,
+                                                 ErrorContext::kMetricFilter);
+  REQUIRE(program.ok());
+  CHECK(RE2::PartialMatch("REPORT RequestId: 1 Status: timeout", *program.value()));
+  CHECK_FALSE(RE2::PartialMatch("REPORT RequestId: 1 Status: timeout\n", *program.value()));
+  CHECK_FALSE(RE2::PartialMatch(" REPORT x Status: timeout", *program.value()));
+
+  const std::string bad = "%a{2,1}%";
+  auto rejected = cwfilter::detail::compile_regex(bad, 1, 6, ErrorContext::kMetricFilter);
+  REQUIRE_FALSE(rejected.ok());
+  auto also_rejected = translate_regex(bad, 1, 6, ErrorContext::kMetricFilter);
+  REQUIRE_FALSE(also_rejected.ok());
+  CHECK(rejected.error().code == ErrorCode::kRegexSyntax);
+  CHECK(rejected.error().message == also_rejected.error().message);
+}
+
+TEST_CASE("regex: RE2's program-size limit is reported as a syntax error", "[regex]") {
+  // 100 x ".{1000}" stays under 1024 bytes but compiles to a program far above RE2's max_mem.
+  std::string body;
+  for (int i = 0; i < 100; ++i) body += ".{1000}";
+  auto translated = translate_body(body);
+  REQUIRE_FALSE(translated.ok());
+  CHECK(translated.error().code == ErrorCode::kRegexSyntax);
+  CHECK(translated.error().offset == 1);
+  CHECK(translated.error().message.find("RE2 rejected") != std::string::npos);
+}

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 
 namespace cwfilter::detail {
@@ -423,20 +424,48 @@ RE2::Options regex_options() {
   return options;
 }
 
-Result<std::string, CompileError> translate_regex(std::string_view pattern, std::size_t body_offset,
-                                                  std::size_t body_length, ErrorContext context) {
+namespace {
+
+// Translation plus the compiled program that proves it is valid.
+struct Translated {
+  std::string text;
+  std::shared_ptr<const RE2> program;
+};
+
+Result<Translated, CompileError> translate_and_compile(std::string_view pattern, std::size_t body_offset,
+                                                       std::size_t body_length, ErrorContext context) {
   body_offset = std::min(body_offset, pattern.size());
   body_length = std::min(body_length, pattern.size() - body_offset);
   Translator translator(pattern, body_offset, pattern.substr(body_offset, body_length), context);
   if (auto error = translator.run()) return std::move(*error);
-  std::string translation = translator.take();
+  Translated result;
+  result.text = translator.take();
   // The translation should always compile; this catches RE2's own limits (program size).
-  RE2 compiled(translation, regex_options());
-  if (!compiled.ok())
+  auto program = std::make_shared<const RE2>(result.text, regex_options());
+  if (!program->ok())
     return make_error(ErrorCode::kRegexSyntax, pattern, body_offset,
-                      fmt::format("RE2 rejected the translated expression: {}", compiled.error()),
+                      fmt::format("RE2 rejected the translated expression: {}", program->error()),
                       context);
-  return translation;
+  result.program = std::move(program);
+  return result;
+}
+
+}  // namespace
+
+Result<std::string, CompileError> translate_regex(std::string_view pattern, std::size_t body_offset,
+                                                  std::size_t body_length, ErrorContext context) {
+  auto translated = translate_and_compile(pattern, body_offset, body_length, context);
+  if (!translated) return translated.error();
+  return std::move(translated.value().text);
+}
+
+Result<std::shared_ptr<const RE2>, CompileError> compile_regex(std::string_view pattern,
+                                                               std::size_t body_offset,
+                                                               std::size_t body_length,
+                                                               ErrorContext context) {
+  auto translated = translate_and_compile(pattern, body_offset, body_length, context);
+  if (!translated) return translated.error();
+  return std::move(translated.value().program);
 }
 
 }  // namespace cwfilter::detail

@@ -42,6 +42,7 @@
 #include <re2/re2.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,14 @@ namespace cwfilter::detail {
 // RE2::PartialMatch (unanchored).
 Result<std::string, CompileError> translate_regex(std::string_view pattern, std::size_t body_offset,
                                                   std::size_t body_length, ErrorContext context);
+
+// translate_regex and the compiled program in one step (the translation is compiled anyway to
+// validate it): search with RE2::PartialMatch(subject, *program). Shared and immutable, so compiled
+// patterns can be copied and used from several threads (RE2 is thread-safe for matching).
+Result<std::shared_ptr<const RE2>, CompileError> compile_regex(std::string_view pattern,
+                                                               std::size_t body_offset,
+                                                               std::size_t body_length,
+                                                               ErrorContext context);
 
 // The RE2::Options every caller compiles a translation with: UTF-8 subjects (`.` and negated
 // classes consume a whole code point, as Java's chars would), case-sensitive, `.` not matching `\n`,
