@@ -239,6 +239,14 @@ TEST_CASE("regex error messages carry AWS's wording and the reason", "[regex]") 
   REQUIRE_FALSE(logs.ok());
   CHECK(logs.error().message.rfind("Invalid filter pattern: ", 0) == 0);
   CHECK(logs.error().message.find("at offset 2") != std::string::npos);
+
+  auto huge = translate_body("a{99999999999999999999}");
+  REQUIRE_FALSE(huge.ok());
+  CHECK(huge.error().message ==
+        "Invalid metric filter pattern: repetition count 99999999999999999999 exceeds 1000 at offset 2");
+  auto tab = translate_body("a\\tb");
+  REQUIRE_FALSE(tab.ok());
+  CHECK(tab.error().message.find("unsupported escape '\\t'") != std::string::npos);
 }
 
 TEST_CASE("regex offsets are relative to the whole pattern", "[regex]") {

@@ -209,28 +209,31 @@ class Translator {
   std::optional<CompileError> brace_quantifier() {
     const std::size_t open = pos_;
     std::size_t i = open + 1;
-    auto read_number = [&](std::optional<unsigned>& value) -> bool {  // false: over the limit
-      std::size_t start = i;
+    // Reads optional digits at i into value; returns them as written (empty if none).
+    auto read_number = [&](std::optional<unsigned>& value) -> std::string_view {
+      const std::size_t start = i;
       unsigned long long v = 0;
       while (i < body_.size() && body_[i] >= '0' && body_[i] <= '9') {
-        v = std::min<unsigned long long>(v * 10 + static_cast<unsigned>(body_[i] - '0'), 1ull << 32);
+        v = std::min<unsigned long long>(v * 10 + static_cast<unsigned>(body_[i] - '0'), 1u << 30);
         ++i;
       }
-      if (i > start) value = static_cast<unsigned>(std::min<unsigned long long>(v, 1ull << 31));
-      return !value || *value <= kMaxRepeat;
+      if (i > start) value = static_cast<unsigned>(v);
+      return body_.substr(start, i - start);
     };
     constexpr std::string_view kForms =
         "'{' must start a repetition {m}, {m,}, {,n} or {m,n} (escape it as \\{ to match a literal '{')";
     std::optional<unsigned> min;
     std::optional<unsigned> max;
     bool comma = false;
-    if (!read_number(min))
-      return syntax(open, fmt::format("repetition count {} exceeds {}", *min, kMaxRepeat));
+    const std::string_view min_digits = read_number(min);
+    if (min && *min > kMaxRepeat)
+      return syntax(open, fmt::format("repetition count {} exceeds {}", min_digits, kMaxRepeat));
     if (i < body_.size() && body_[i] == ',') {
       comma = true;
       ++i;
-      if (!read_number(max))
-        return syntax(open, fmt::format("repetition count {} exceeds {}", *max, kMaxRepeat));
+      const std::string_view max_digits = read_number(max);
+      if (max && *max > kMaxRepeat)
+        return syntax(open, fmt::format("repetition count {} exceeds {}", max_digits, kMaxRepeat));
     }
     if (i >= body_.size() || body_[i] != '}') return syntax(open, kForms);
     if (!min && !max) return syntax(open, kForms);  // {} and {,}
