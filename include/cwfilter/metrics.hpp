@@ -299,13 +299,15 @@ std::optional<Error> validate_alarm_extended_statistic(const Statistic& statisti
 
 // The statistic over one bucket. nullopt when AWS would publish no value:
 // - percentile family without raw values (non-qualifying statistic set) or with a negative value;
-// - TM with no value inside the boundaries. (TC and TS then give 0; PR gives 0.)
-// Percent boundaries are rank-based with nearest rank r(q) = ceil(q/100 x n) (r(0) = 0):
-// the samples kept are those of rank r with r(a) < r <= r(b), sorted ascending (lower boundary
-// exclusive, upper inclusive, as for absolute boundaries); pNN is the sample of rank
-// max(1, r(NN)). WM replaces the samples below rank r(a)+1 by the sample of rank r(a) (the a%
-// percentile) and those above r(b) by the sample of rank r(b). Absolute boundaries keep
-// a < v <= b; WM clamps v to [a, b]. All sums are exact and rounded once.
+// - TM with no sample inside the boundaries. (TC and TS then give 0; PR gives 0.)
+// pNN is exact nearest rank: the sample of rank max(1, ceil(NN/100 x n)) (1-based, ascending).
+// Absolute boundaries keep a < v <= b (lower exclusive, upper inclusive); WM clamps v to [a, b].
+// Percent boundaries trim by rank, as "remove the lowest a% and the highest (100-b)%": the sorted
+// samples are laid on the rank axis, sample r covering (r-1, r], and the axis is cut at a/100 x n
+// and b/100 x n; a sample cut by a boundary counts with the covered fraction (so TC(10%:90%) of
+// n samples is 0.8 n, and TS = TM x TC holds, as AWS documents; AWS also says TC may be
+// fractional). WM gives the trimmed-off mass the value of the nearest-rank percentile at that
+// boundary. Sums are exact and rounded once (the boundary fractions are rounded to double).
 std::optional<double> compute(const Statistic& statistic, const Aggregate& aggregate);
 
 // alarms.md §2.3: the sample count below which a percentile datapoint is "low-sample":

@@ -1,0 +1,100 @@
+// Exact floating-point summation (Shewchuk's non-overlapping partials, as in Python's math.fsum).
+//
+// An ExactSum holds a multiset of doubles whose exact real sum is the running total; every add is
+// exact (no rounding), so the total does not depend on the order of the additions or on how a
+// stream was split and merged. value() rounds the exact total once, correctly (half-even).
+// The common case (integers, or sums without rounding error) keeps everything in `hi_` and never
+// allocates.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace cwfilter::detail {
+
+// Adds x to non-overlapping partials `p` (increasing magnitude), exactly.
+inline void grow_partials(std::vector<double>& p, double x) {
+  std::size_t i = 0;
+  for (std::size_t j = 0; j < p.size(); ++j) {
+    double y = p[j];
+    if (std::fabs(x) < std::fabs(y)) std::swap(x, y);
+    const double hi = x + y;
+    const double lo = y - (hi - x);
+    if (lo != 0.0) p[i++] = lo;
+    x = hi;
+  }
+  p.resize(i);
+  if (x != 0.0 || p.empty()) p.push_back(x);
+}
+
+// Correctly rounded value of non-overlapping partials in increasing magnitude (fsum's last step).
+inline double round_partials(const std::vector<double>& p) {
+  std::size_t n = p.size();
+  if (n == 0) return 0.0;
+  double hi = p[--n];
+  double lo = 0.0;
+  while (n > 0) {
+    const double x = hi;
+    const double y = p[--n];
+    hi = x + y;
+    const double yr = hi - x;
+    lo = y - yr;
+    if (lo != 0.0) break;
+  }
+  // Half-even rounding across several partials.
+  if (n > 0 && ((lo < 0.0 && p[n - 1] < 0.0) || (lo > 0.0 && p[n - 1] > 0.0))) {
+    const double y = lo * 2.0;
+    const double x = hi + y;
+    const double yr = x - hi;
+    if (y == yr) hi = x;
+  }
+  return hi;
+}
+
+class ExactSum {
+ public:
+  void add(double x) {
+    const double s = hi_ + x;
+    const double bv = s - hi_;
+    const double av = s - bv;
+    const double err = (hi_ - av) + (x - bv);  // hi_ + x == s + err exactly (two-sum)
+    hi_ = s;
+    if (err != 0.0) grow_partials(lo_, err);
+  }
+  // a * b added exactly (the rounding error of the product is recovered with an FMA).
+  void add_product(double a, double b) {
+    const double p = a * b;
+    const double e = std::fma(a, b, -p);
+    add(p);
+    if (e != 0.0) add(e);
+  }
+  void add(const ExactSum& other) {
+    add(other.hi_);
+    for (double x : other.lo_) add(x);
+  }
+  void subtract(const ExactSum& other) {
+    add(-other.hi_);
+    for (double x : other.lo_) add(-x);
+  }
+  double value() const {
+    if (lo_.empty()) return hi_;
+    std::vector<double> p;
+    grow_partials(p, hi_);
+    for (double x : lo_) grow_partials(p, x);
+    return round_partials(p);
+  }
+  bool is_exactly_zero() const { return value() == 0.0; }  // exact: a nonzero total never rounds to 0
+  bool exactly_equals(const ExactSum& other) const {
+    ExactSum d = *this;
+    d.subtract(other);
+    return d.is_exactly_zero();
+  }
+  std::size_t heap_bytes() const { return lo_.capacity() * sizeof(double); }
+
+ private:
+  double hi_ = 0.0;
+  std::vector<double> lo_;  // exact rounding errors, non-overlapping partials
+};
+
+}  // namespace cwfilter::detail

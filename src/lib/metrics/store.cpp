@@ -1,0 +1,538 @@
+// MetricStore: exact, mergeable per-(series, minute|second) cells with retention (metrics.hpp).
+#include <cwfilter/metrics.hpp>
+
+#include "metrics/exact_sum.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+namespace cwfilter {
+namespace {
+
+using detail::ExactSum;
+
+constexpr double kMaxMagnitude = 0x1p360;  // PutMetricData: values in [-2^360, 2^360]
+constexpr double kMaxWholeCount = 0x1p53;  // counts above this are not exact integers in a double
+constexpr std::int64_t kSweepStepMs = 60'000;
+constexpr std::int64_t kNoCutoff = std::numeric_limits<std::int64_t>::min();
+
+std::optional<Error> check_value(double v, std::string_view what) {
+  if (std::isnan(v)) return Error{fmt::format("{}: NaN is not supported", what)};
+  if (std::isinf(v)) return Error{fmt::format("{}: Infinity is not supported", what)};
+  if (std::fabs(v) > kMaxMagnitude)
+    return Error{fmt::format("{}: {} is outside the range [-2^360, 2^360]", what, v)};
+  return std::nullopt;
+}
+
+std::optional<Error> check_resolution(int r) {
+  if (r != kStandardResolution && r != kHighResolution)
+    return Error{fmt::format("StorageResolution must be 1 or 60 (got {})", r)};
+  return std::nullopt;
+}
+
+std::int64_t floor_to(std::int64_t t, std::int64_t step) {
+  std::int64_t q = t / step;
+  if (t % step != 0 && t < 0) --q;
+  return q * step;
+}
+
+std::int64_t effective_timestamp(std::int64_t ts_ms, int storage_resolution) {
+  return floor_to(ts_ms, storage_resolution == kHighResolution ? 1000 : 60'000);
+}
+
+double normalize_zero(double v) { return v == 0.0 ? 0.0 : v; }  // -0.0 -> 0.0
+
+bool is_whole_count(double c) { return c >= 0 && c <= kMaxWholeCount && std::floor(c) == c; }
+
+// Adds `count` samples of `value` to a sorted value->count vector.
+void insert_value(std::vector<ValueCount>& values, double value, std::uint64_t count) {
+  if (values.empty() || values.back().value < value) {
+    values.push_back({value, count});
+    return;
+  }
+  auto it = std::lower_bound(values.begin(), values.end(), value,
+                             [](const ValueCount& vc, double v) { return vc.value < v; });
+  if (it != values.end() && it->value == value) {
+    it->count += count;
+  } else {
+    values.insert(it, {value, count});
+  }
+}
+
+std::vector<ValueCount> merge_sorted(const std::vector<ValueCount>& a,
+                                     const std::vector<ValueCount>& b) {
+  std::vector<ValueCount> out;
+  out.reserve(a.size() + b.size());
+  std::size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i].value < b[j].value)) {
+      out.push_back(a[i++]);
+    } else if (i == a.size() || b[j].value < a[i].value) {
+      out.push_back(b[j++]);
+    } else {
+      out.push_back({a[i].value, a[i].count + b[j].count});
+      ++i;
+      ++j;
+    }
+  }
+  return out;
+}
+
+// Everything known about one series in one minute (or second).
+struct Cell {
+  ExactSum sample_count;
+  ExactSum sum;
+  double minimum = std::numeric_limits<double>::infinity();
+  double maximum = -std::numeric_limits<double>::infinity();
+  bool raw = true;                 // every contribution qualifies for the percentile family
+  std::vector<ValueCount> values;  // sorted; kept only while raw
+
+  void add_raw(double v, std::uint64_t count) {
+    sample_count.add(static_cast<double>(count));
+    sum.add_product(static_cast<double>(count), v);
+    minimum = std::min(minimum, v);
+    maximum = std::max(maximum, v);
+    if (raw) insert_value(values, v, count);
+  }
+  void mark_not_raw() {
+    raw = false;
+    std::vector<ValueCount>().swap(values);
+  }
+  void add_weighted(double v, double count) {  // fractional / huge counts: no ranks
+    sample_count.add(count);
+    sum.add_product(count, v);
+    minimum = std::min(minimum, v);
+    maximum = std::max(maximum, v);
+    mark_not_raw();
+  }
+  void add_set(const StatisticSet& s) {
+    if (qualifies_for_percentiles(s)) {
+      add_raw(normalize_zero(s.minimum), static_cast<std::uint64_t>(s.sample_count));
+      return;
+    }
+    sample_count.add(s.sample_count);
+    sum.add(s.sum);
+    minimum = std::min(minimum, normalize_zero(s.minimum));
+    maximum = std::max(maximum, normalize_zero(s.maximum));
+    mark_not_raw();
+  }
+  void merge(const Cell& o) {
+    sample_count.add(o.sample_count);
+    sum.add(o.sum);
+    minimum = std::min(minimum, o.minimum);
+    maximum = std::max(maximum, o.maximum);
+    if (raw && o.raw) {
+      values = merge_sorted(values, o.values);
+    } else {
+      mark_not_raw();
+    }
+  }
+  bool exactly_equals(const Cell& o) const {
+    return minimum == o.minimum && maximum == o.maximum && raw == o.raw &&
+           (!raw || values == o.values) && sample_count.exactly_equals(o.sample_count) &&
+           sum.exactly_equals(o.sum);
+  }
+  std::size_t heap_bytes() const {
+    return sample_count.heap_bytes() + sum.heap_bytes() + values.capacity() * sizeof(ValueCount);
+  }
+};
+
+using Cells = std::map<std::int64_t, Cell>;  // effective timestamp (ms) -> cell
+
+struct UnitSeries {
+  StandardUnit unit;
+  Cells cells;
+};
+
+// All units of one metric key, sorted by unit.
+struct KeyEntry {
+  std::vector<UnitSeries> units;
+
+  Cells& cells_for(StandardUnit unit) {
+    auto it = std::lower_bound(units.begin(), units.end(), unit,
+                               [](const UnitSeries& s, StandardUnit u) { return s.unit < u; });
+    if (it == units.end() || it->unit != unit) it = units.insert(it, UnitSeries{unit, {}});
+    return it->cells;
+  }
+};
+
+// Approximate size of one std::map node holding a cell (red-black node header + key + value).
+constexpr std::size_t kMapNodeBytes = 4 * sizeof(void*) + sizeof(std::int64_t) + sizeof(Cell);
+
+}  // namespace
+
+bool qualifies_for_percentiles(const StatisticSet& s) noexcept {
+  if (!is_whole_count(s.sample_count) || s.sample_count < 1) return false;
+  if (s.minimum != s.maximum) return false;
+  // Sum == Minimum x SampleCount, exactly (the product's rounding error must be 0).
+  const double p = s.minimum * s.sample_count;
+  return p == s.sum && std::fma(s.minimum, s.sample_count, -p) == 0.0;
+}
+
+struct MetricStore::Impl {
+  MetricStoreOptions options;
+  std::unordered_map<MetricKey, KeyEntry> metrics;
+  std::optional<std::int64_t> newest;
+  std::int64_t floor = kNoCutoff;
+  std::int64_t last_sweep_cutoff = kNoCutoff;
+
+  std::int64_t cutoff() const {
+    std::int64_t c = floor;
+    if (newest) {
+      const std::int64_t rel = *newest < kNoCutoff + options.retention_ms ? kNoCutoff
+                                                                           : *newest - options.retention_ms;
+      c = std::max(c, rel);
+    }
+    return c;
+  }
+
+  // Drops dead cells once the cutoff has moved by a minute or more since the last sweep, so memory
+  // stays bounded by retention + 1 minute. Dead cells that are still present are ignored by every
+  // reader (query, operator==), so the lag is invisible.
+  void maybe_sweep(bool force) {
+    const std::int64_t c = cutoff();
+    if (c == kNoCutoff) return;
+    if (!force && last_sweep_cutoff != kNoCutoff && c - last_sweep_cutoff < kSweepStepMs) return;
+    last_sweep_cutoff = c;
+    for (auto it = metrics.begin(); it != metrics.end();) {
+      auto& units = it->second.units;
+      for (auto& s : units) s.cells.erase(s.cells.begin(), s.cells.lower_bound(c));
+      std::erase_if(units, [](const UnitSeries& s) { return s.cells.empty(); });
+      it = units.empty() ? metrics.erase(it) : std::next(it);
+    }
+  }
+
+  // Finds (or creates) the cell for a datum; nullptr when the datum is older than the cutoff.
+  Cell* cell_for(const MetricKey& key, StandardUnit unit, std::int64_t ts_ms, int resolution) {
+    const std::int64_t t = effective_timestamp(ts_ms, resolution);
+    if (!newest || t > *newest) newest = t;
+    if (t < cutoff()) return nullptr;
+    Cell& cell = metrics[key].cells_for(unit)[t];
+    return &cell;
+  }
+};
+
+MetricStore::MetricStore(MetricStoreOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  if (impl_->options.retention_ms < 0) impl_->options.retention_ms = 0;
+}
+MetricStore::MetricStore(const MetricStore& other) : impl_(std::make_unique<Impl>(*other.impl_)) {}
+MetricStore& MetricStore::operator=(const MetricStore& other) {
+  if (this != &other) impl_ = std::make_unique<Impl>(*other.impl_);
+  return *this;
+}
+MetricStore::MetricStore(MetricStore&&) noexcept = default;
+MetricStore& MetricStore::operator=(MetricStore&&) noexcept = default;
+MetricStore::~MetricStore() = default;
+
+const MetricStoreOptions& MetricStore::options() const noexcept { return impl_->options; }
+
+Result<AddOutcome, Error> MetricStore::add_value(const MetricKey& key, StandardUnit unit,
+                                                 std::int64_t timestamp_ms, double value,
+                                                 int storage_resolution) {
+  if (auto e = check_value(value, "Value")) return *e;
+  if (auto e = check_resolution(storage_resolution)) return *e;
+  Cell* cell = impl_->cell_for(key, unit, timestamp_ms, storage_resolution);
+  if (!cell) return AddOutcome::kExpired;
+  cell->add_raw(normalize_zero(value), 1);
+  impl_->maybe_sweep(false);
+  return AddOutcome::kStored;
+}
+
+Result<AddOutcome, Error> MetricStore::add_values(const MetricKey& key, StandardUnit unit,
+                                                  std::int64_t timestamp_ms,
+                                                  std::span<const double> values,
+                                                  std::span<const double> counts,
+                                                  int storage_resolution) {
+  if (values.empty()) return Error{"Values: at least one value is required"};
+  if (values.size() > 150)
+    return Error{fmt::format("Values: at most 150 values are allowed (got {})", values.size())};
+  if (!counts.empty() && counts.size() != values.size())
+    return Error{fmt::format("Counts must have the same length as Values ({} counts, {} values)",
+                             counts.size(), values.size())};
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (auto e = check_value(values[i], fmt::format("Values[{}]", i))) return *e;
+  }
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (auto e = check_value(counts[i], fmt::format("Counts[{}]", i))) return *e;
+    if (counts[i] < 0) return Error{fmt::format("Counts[{}]: {} is negative", i, counts[i])};
+  }
+  if (auto e = check_resolution(storage_resolution)) return *e;
+  bool any = false;
+  for (double c : counts) any = any || c > 0;
+  if (!counts.empty() && !any) return AddOutcome::kStored;  // only zero counts: no sample at all
+  Cell* cell = impl_->cell_for(key, unit, timestamp_ms, storage_resolution);
+  if (!cell) return AddOutcome::kExpired;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double c = counts.empty() ? 1.0 : counts[i];
+    if (c == 0) continue;
+    const double v = normalize_zero(values[i]);
+    if (is_whole_count(c)) {
+      cell->add_raw(v, static_cast<std::uint64_t>(c));
+    } else {
+      cell->add_weighted(v, c);
+    }
+  }
+  impl_->maybe_sweep(false);
+  return AddOutcome::kStored;
+}
+
+Result<AddOutcome, Error> MetricStore::add_statistic_set(const MetricKey& key, StandardUnit unit,
+                                                         std::int64_t timestamp_ms,
+                                                         const StatisticSet& set,
+                                                         int storage_resolution) {
+  if (auto e = check_value(set.sample_count, "StatisticValues.SampleCount")) return *e;
+  if (auto e = check_value(set.sum, "StatisticValues.Sum")) return *e;
+  if (auto e = check_value(set.minimum, "StatisticValues.Minimum")) return *e;
+  if (auto e = check_value(set.maximum, "StatisticValues.Maximum")) return *e;
+  if (!(set.sample_count > 0))
+    return Error{fmt::format("StatisticValues.SampleCount must be positive (got {})",
+                             set.sample_count)};
+  if (set.minimum > set.maximum)
+    return Error{fmt::format("StatisticValues.Minimum ({}) is greater than Maximum ({})",
+                             set.minimum, set.maximum)};
+  if (auto e = check_resolution(storage_resolution)) return *e;
+  Cell* cell = impl_->cell_for(key, unit, timestamp_ms, storage_resolution);
+  if (!cell) return AddOutcome::kExpired;
+  cell->add_set(set);
+  impl_->maybe_sweep(false);
+  return AddOutcome::kStored;
+}
+
+namespace {
+std::optional<Error> validate_datum(const std::string& ns, const MetricDatum& d) {
+  if (auto e = validate_metric_key(MetricKey(ns, d.metric_name, d.dimensions))) return e;
+  const int forms = (d.value ? 1 : 0) + (d.values.empty() ? 0 : 1) + (d.statistic_values ? 1 : 0);
+  if (forms != 1)
+    return Error{"exactly one of Value, Values or StatisticValues must be specified"};
+  if (!d.counts.empty() && d.values.empty()) return Error{"Counts given without Values"};
+  if (auto e = check_resolution(d.storage_resolution)) return e;
+  // The per-form checks are the add_* ones; run them against a scratch store.
+  return std::nullopt;
+}
+}  // namespace
+
+Result<std::size_t, Error> MetricStore::put(const PutMetricDataRequest& request) {
+  if (request.metric_data.size() > 1000)
+    return Error{fmt::format("MetricData: at most 1000 items are allowed (got {})",
+                             request.metric_data.size())};
+  // Validate everything against a copy-free scratch store first (all or nothing).
+  MetricStore scratch(MetricStoreOptions{std::numeric_limits<std::int64_t>::max()});
+  for (std::size_t i = 0; i < request.metric_data.size(); ++i) {
+    const auto& d = request.metric_data[i];
+    if (auto e = validate_datum(request.metric_namespace, d))
+      return Error{fmt::format("MetricData[{}]: {}", i, e->message)};
+    const MetricKey probe("p", "p");
+    Result<AddOutcome, Error> r = AddOutcome::kStored;
+    if (d.value) {
+      r = scratch.add_value(probe, d.unit, 0, *d.value, d.storage_resolution);
+    } else if (!d.values.empty()) {
+      r = scratch.add_values(probe, d.unit, 0, d.values, d.counts, d.storage_resolution);
+    } else {
+      r = scratch.add_statistic_set(probe, d.unit, 0, *d.statistic_values, d.storage_resolution);
+    }
+    if (!r) return Error{fmt::format("MetricData[{}].{}", i, r.error().message)};
+  }
+  std::size_t stored = 0;
+  for (const auto& d : request.metric_data) {
+    const MetricKey key(request.metric_namespace, d.metric_name, d.dimensions);
+    Result<AddOutcome, Error> r = AddOutcome::kStored;
+    if (d.value) {
+      r = add_value(key, d.unit, d.timestamp_ms, *d.value, d.storage_resolution);
+    } else if (!d.values.empty()) {
+      r = add_values(key, d.unit, d.timestamp_ms, d.values, d.counts, d.storage_resolution);
+    } else {
+      r = add_statistic_set(key, d.unit, d.timestamp_ms, *d.statistic_values, d.storage_resolution);
+    }
+    if (r && r.value() == AddOutcome::kStored) ++stored;
+  }
+  return stored;
+}
+
+std::optional<Aggregate> MetricStore::query(const MetricKey& key, std::optional<StandardUnit> unit,
+                                            std::int64_t start_ms, std::int64_t end_ms) const {
+  auto it = impl_->metrics.find(key);
+  if (it == impl_->metrics.end()) return std::nullopt;
+  const std::int64_t from = std::max(start_ms, impl_->cutoff());
+  if (from >= end_ms) return std::nullopt;
+  Cell acc;
+  bool any = false;
+  std::vector<const std::vector<ValueCount>*> parts;
+  for (const auto& series : it->second.units) {
+    if (unit && series.unit != *unit) continue;
+    for (auto c = series.cells.lower_bound(from); c != series.cells.end() && c->first < end_ms; ++c) {
+      const Cell& cell = c->second;
+      any = true;
+      acc.sample_count.add(cell.sample_count);
+      acc.sum.add(cell.sum);
+      acc.minimum = std::min(acc.minimum, cell.minimum);
+      acc.maximum = std::max(acc.maximum, cell.maximum);
+      acc.raw = acc.raw && cell.raw;
+      if (acc.raw) parts.push_back(&cell.values);
+    }
+  }
+  if (!any) return std::nullopt;
+  Aggregate out;
+  out.sample_count = acc.sample_count.value();
+  out.sum = acc.sum.value();
+  out.minimum = acc.minimum;
+  out.maximum = acc.maximum;
+  if (acc.raw) {
+    std::vector<ValueCount> merged;
+    if (parts.size() == 1) {
+      merged = *parts[0];
+    } else {
+      for (const auto* p : parts) merged.insert(merged.end(), p->begin(), p->end());
+      std::sort(merged.begin(), merged.end(),
+                [](const ValueCount& a, const ValueCount& b) { return a.value < b.value; });
+      std::size_t w = 0;
+      for (std::size_t r = 0; r < merged.size(); ++r) {
+        if (w > 0 && merged[w - 1].value == merged[r].value) {
+          merged[w - 1].count += merged[r].count;
+        } else {
+          merged[w++] = merged[r];
+        }
+      }
+      merged.resize(w);
+    }
+    out.values = std::move(merged);
+  }
+  return out;
+}
+
+std::vector<StandardUnit> MetricStore::units_with_data(const MetricKey& key, std::int64_t start_ms,
+                                                       std::int64_t end_ms) const {
+  std::vector<StandardUnit> out;
+  auto it = impl_->metrics.find(key);
+  if (it == impl_->metrics.end()) return out;
+  const std::int64_t from = std::max(start_ms, impl_->cutoff());
+  for (const auto& series : it->second.units) {
+    auto c = series.cells.lower_bound(from);
+    if (c != series.cells.end() && c->first < end_ms) out.push_back(series.unit);
+  }
+  return out;
+}
+
+std::vector<MetricKey> MetricStore::keys() const {
+  std::vector<MetricKey> out;
+  const std::int64_t c = impl_->cutoff();
+  for (const auto& [key, entry] : impl_->metrics) {
+    for (const auto& s : entry.units) {
+      if (s.cells.lower_bound(c) != s.cells.end()) {
+        out.push_back(key);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+void MetricStore::merge(const MetricStore& other) {
+  if (this == &other) {
+    const MetricStore copy(other);
+    merge(copy);
+    return;
+  }
+  Impl& me = *impl_;
+  const Impl& them = *other.impl_;
+  if (them.newest && (!me.newest || *them.newest > *me.newest)) me.newest = them.newest;
+  me.floor = std::max(me.floor, them.floor);
+  const std::int64_t c = me.cutoff();
+  for (const auto& [key, entry] : them.metrics) {
+    for (const auto& s : entry.units) {
+      auto first = s.cells.lower_bound(c);
+      if (first == s.cells.end()) continue;
+      Cells& mine = me.metrics[key].cells_for(s.unit);
+      for (auto it = first; it != s.cells.end(); ++it) {
+        auto [pos, inserted] = mine.try_emplace(it->first, it->second);
+        if (!inserted) pos->second.merge(it->second);
+      }
+    }
+  }
+  me.maybe_sweep(false);
+}
+
+void MetricStore::expire_before(std::int64_t ts_ms) {
+  impl_->floor = std::max(impl_->floor, ts_ms);
+  impl_->maybe_sweep(true);
+}
+
+std::int64_t MetricStore::cutoff() const noexcept { return impl_->cutoff(); }
+std::optional<std::int64_t> MetricStore::newest_timestamp() const noexcept { return impl_->newest; }
+
+std::size_t MetricStore::series_count() const noexcept {
+  std::size_t n = 0;
+  const std::int64_t c = impl_->cutoff();
+  for (const auto& [key, entry] : impl_->metrics)
+    for (const auto& s : entry.units) n += s.cells.lower_bound(c) != s.cells.end() ? 1 : 0;
+  return n;
+}
+
+std::size_t MetricStore::cell_count() const noexcept {
+  std::size_t n = 0;
+  const std::int64_t c = impl_->cutoff();
+  for (const auto& [key, entry] : impl_->metrics)
+    for (const auto& s : entry.units)
+      n += static_cast<std::size_t>(std::distance(s.cells.lower_bound(c), s.cells.end()));
+  return n;
+}
+
+std::size_t MetricStore::memory_usage() const noexcept {
+  std::size_t bytes = sizeof(MetricStore) + sizeof(Impl);
+  const auto& m = impl_->metrics;
+  bytes += m.bucket_count() * sizeof(void*);
+  for (const auto& [key, entry] : m) {
+    // unordered_map node: next pointer + cached hash + key + value.
+    bytes += 2 * sizeof(void*) + sizeof(MetricKey) + sizeof(KeyEntry);
+    bytes += key.metric_namespace().capacity() + key.metric_name().capacity();
+    bytes += key.dimensions().capacity() * sizeof(Dimension);
+    for (const auto& d : key.dimensions()) bytes += d.name.capacity() + d.value.capacity();
+    bytes += entry.units.capacity() * sizeof(UnitSeries);
+    for (const auto& s : entry.units) {
+      bytes += s.cells.size() * kMapNodeBytes;
+      for (const auto& [t, cell] : s.cells) bytes += cell.heap_bytes();
+    }
+  }
+  return bytes;
+}
+
+bool MetricStore::operator==(const MetricStore& other) const {
+  const Impl& a = *impl_;
+  const Impl& b = *other.impl_;
+  if (a.newest != b.newest || a.cutoff() != b.cutoff()) return false;
+  const std::int64_t c = a.cutoff();
+  // Compare live cells in both directions (dead cells may linger until the next sweep).
+  auto live_cells = [c](const Cells& cells) {
+    return std::make_pair(cells.lower_bound(c), cells.end());
+  };
+  auto contains_all = [&](const Impl& x, const Impl& y, bool compare_cells) {
+    for (const auto& [key, entry] : x.metrics) {
+      auto yit = y.metrics.find(key);
+      for (const auto& s : entry.units) {
+        auto [first, last] = live_cells(s.cells);
+        if (first == last) continue;
+        if (yit == y.metrics.end()) return false;
+        const auto& yunits = yit->second.units;
+        auto ys = std::find_if(yunits.begin(), yunits.end(),
+                               [&](const UnitSeries& u) { return u.unit == s.unit; });
+        if (ys == yunits.end()) return false;
+        auto [yfirst, ylast] = live_cells(ys->cells);
+        if (std::distance(first, last) != std::distance(yfirst, ylast)) return false;
+        for (auto i = first, j = yfirst; i != last; ++i, ++j) {
+          if (i->first != j->first) return false;
+          if (compare_cells && !i->second.exactly_equals(j->second)) return false;
+        }
+      }
+    }
+    return true;
+  };
+  return contains_all(a, b, true) && contains_all(b, a, false);
+}
+
+}  // namespace cwfilter
