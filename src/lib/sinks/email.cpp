@@ -170,12 +170,16 @@ std::string render_email(const SmtpConfig& smtp, const Subscription& subscriptio
   }
   std::string id = msg_id_token(notification.message_id.empty() ? "notification"
                                                                 : notification.message_id);
-  // One mail per subscription: the Message-ID adds the subscription's own id so that two
+  // One mail per subscription: the Message-ID adds a hash of the subscription so that two
   // recipients' copies differ, while a redelivered copy keeps its Message-ID (duplicates detectable).
-  std::string sub_id = subscription.subscription_arn.substr(
-      subscription.subscription_arn.rfind(':') == std::string::npos
-          ? 0
-          : subscription.subscription_arn.rfind(':') + 1);
+  std::uint64_t sub_hash = 0xcbf29ce484222325ULL;
+  for (std::string_view part : {std::string_view(subscription.subscription_arn),
+                                std::string_view(subscription.protocol),
+                                std::string_view(subscription.endpoint)}) {
+    for (unsigned char c : part) sub_hash = (sub_hash ^ c) * 0x100000001b3ULL;
+    sub_hash = (sub_hash ^ 0xff) * 0x100000001b3ULL;
+  }
+  std::string sub_id = fmt::format("{:016x}", sub_hash);
 
   bool qp = false;
   std::size_t line = 0;
@@ -212,7 +216,7 @@ std::string render_email(const SmtpConfig& smtp, const Subscription& subscriptio
   out += "To: " + sanitize_header(subscription.endpoint) + "\r\n";
   out += "Subject: " + encode_header_value(sanitize_header(notification.subject)) + "\r\n";
   out += "Date: " + rfc5322_date(now) + "\r\n";
-  out += "Message-ID: <" + id + "." + msg_id_token(sub_id) + "@cwfilter.localhost>\r\n";
+  out += "Message-ID: <" + id + "." + sub_id + "@cwfilter.localhost>\r\n";
   out += "MIME-Version: 1.0\r\n";
   out += "Content-Type: text/plain; charset=UTF-8\r\n";
   out += std::string("Content-Transfer-Encoding: ") + (qp ? "quoted-printable" : "7bit") + "\r\n";

@@ -3,8 +3,9 @@
 // The command's stdout goes to our stderr (our stdout may carry the `stdout` protocol's JSON
 // lines); its stderr is captured (last 2 KiB) for the error message and also echoed to our
 // stderr. Environment: ours plus SNS_TOPIC_ARN, SNS_MESSAGE_ID, SNS_SUBJECT and
-// SNS_SUBSCRIPTION_ARN. Exit status 0 = delivered; anything else, a signal or the timeout
-// (the command is then killed with SIGKILL) = a failed attempt, retried like a network error.
+// SNS_SUBSCRIPTION_ARN. Exit status 0 = delivered; anything else, a signal or the timeout (the
+// command's process group is then killed with SIGKILL) = a failed attempt, retried like a
+// network error.
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -70,7 +71,10 @@ Attempt deliver_exec(const Subscription& subscription, const Notification& notif
   sigemptyset(&empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // Its own process group, so that a timeout kills the whole pipeline the shell started.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
   std::vector<std::string> env_strings;
   for (char** e = environ; e && *e; ++e) {
@@ -167,7 +171,7 @@ Attempt deliver_exec(const Subscription& subscription, const Notification& notif
 
   int status = 0;
   if (timed_out) {
-    ::kill(pid, SIGKILL);
+    ::kill(-pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     return Attempt::failure(fmt::format("exec {:?}: killed after {} ms", subscription.endpoint,
@@ -183,7 +187,7 @@ Attempt deliver_exec(const Subscription& subscription, const Notification& notif
       return Attempt::failure(fmt::format("exec: waitpid: {}", std::strerror(errno)), true);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
+      ::kill(-pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       return Attempt::failure(fmt::format("exec {:?}: killed after {} ms", subscription.endpoint,

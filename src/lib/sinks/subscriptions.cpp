@@ -218,6 +218,13 @@ Result<SmtpConfig, Error> parse_smtp_config(std::string_view json) {
       if (!v.IsString()) return std::nullopt;
       return std::string(v.GetString(), v.GetStringLength());
     };
+    static const std::vector<std::string_view> kKeys = {"url",      "from", "user",
+                                                        "password", "tls",  "verifyPeer"};
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      return Error{fmt::format("smtp: unknown key \"{}\" (url, from, user, password, tls, "
+                               "verifyPeer)",
+                               key)};
+    }
     if (key == "verifyPeer") {
       if (!v.IsBool()) return Error{"smtp: \"verifyPeer\" must be true or false"};
       cfg.verify_peer = v.GetBool();
@@ -238,10 +245,6 @@ Result<SmtpConfig, Error> parse_smtp_config(std::string_view json) {
       else if (*s == "starttls") cfg.tls = SmtpTls::kStartTlsIfOffered;
       else if (*s == "required") cfg.tls = SmtpTls::kStartTlsRequired;
       else return Error{fmt::format("smtp: \"tls\" must be none, starttls or required, got {:?}", *s)};
-    } else {
-      return Error{fmt::format("smtp: unknown key \"{}\" (url, from, user, password, tls, "
-                               "verifyPeer)",
-                               key)};
     }
   }
   if (!starts_with_ci(cfg.url, "smtp://") && !starts_with_ci(cfg.url, "smtps://")) {
