@@ -229,6 +229,18 @@ TEST_CASE("a dispatcher refuses e-mail subscriptions without an SMTP server", "[
   CHECK_FALSE(Dispatcher::create({}, bad).ok());
 }
 
+TEST_CASE("the alarm evaluator's notification converts field by field", "[sinks]") {
+  alarm::SnsNotification sns{kTopic, "id-1", "ALARM: \"a\" in EU (Ireland)", "{\"AlarmName\":\"a\"}",
+                             "{\"Type\":\"Notification\"}"};
+  Notification n = make_notification(sns);
+  CHECK(n.topic_arn == sns.topic_arn);
+  CHECK(n.message_id == sns.message_id);
+  CHECK(n.subject == sns.subject);
+  CHECK(n.message == sns.message);
+  CHECK(n.envelope_json == sns.envelope);
+  CHECK(n.email_text.empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <cwfilter/error.hpp>
+#include <cwfilter/notification.hpp>
 
 namespace cwfilter {
 
@@ -41,6 +42,9 @@ struct Notification {
   // messages it does not render.
   std::string email_text;
 };
+
+// The alarm evaluator's notification (cwfilter/notification.hpp), ready for delivery.
+Notification make_notification(const alarm::SnsNotification& sns);
 
 // One item of ListSubscriptions / ListSubscriptionsByTopic (`{"Subscriptions":[...]}`).
 struct Subscription {

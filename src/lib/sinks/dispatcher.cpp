@@ -15,6 +15,16 @@
 
 namespace cwfilter {
 
+Notification make_notification(const alarm::SnsNotification& sns) {
+  Notification n;
+  n.topic_arn = sns.topic_arn;
+  n.subject = sns.subject;
+  n.message = sns.message;
+  n.envelope_json = sns.envelope;
+  n.message_id = sns.message_id;
+  return n;
+}
+
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int failed_attempts) {
   if (failed_attempts < 1) failed_attempts = 1;
   double ms = static_cast<double>(policy.initial_backoff.count()) *
