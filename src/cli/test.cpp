@@ -126,7 +126,9 @@ void register_test(CLI::App& app) {
   auto* cmd = app.add_subcommand("test", "Test a filter pattern on log event messages, like `aws logs test-metric-filter`");
   cmd->add_option("--filter-pattern", args->filter_pattern, "The filter pattern");
   cmd->add_option("--log-event-messages", args->messages,
-                  "Messages, or file://F holding a JSON array of strings (default: one message per line on stdin)");
+                  "Messages, or file://F holding a JSON array of strings (default: one message per line on stdin)")
+      ->allow_extra_args(false)  // keep "[INFO] ..." messages whole (CLI11 splits "[a,b]" otherwise)
+      ->expected(1, 1 << 20);
   cmd->add_option("--cli-input-json", args->cli_input_json,
                   "file://F with {\"filterPattern\": ..., \"logEventMessages\": [...]}");
   cmd->add_option("--metric-transformations", args->metric_transformations,

@@ -5,6 +5,7 @@
 #include <cwfilter/cwfilter.hpp>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <iostream>
 #include <vector>
 
@@ -126,14 +127,29 @@ int run(const ValidateArgs& args) {
 void register_validate(CLI::App& app) {
   auto args = std::make_shared<ValidateArgs>();
   auto* cmd = app.add_subcommand("validate", "Check filter patterns as CloudWatch would; errors carry line, column and a caret");
-  cmd->add_option("patterns", args->patterns, "Filter patterns to check");
-  cmd->add_option("--file", args->files, "A file with one pattern per line ('-' = stdin); blank lines are skipped");
+  // Patterns are taken from the unparsed arguments: CLI11 reads a positional "[a, b]" as a list and
+  // splits it, and space-delimited patterns look exactly like that; "-ERROR" is a pattern too.
+  cmd->allow_extras();
+  cmd->positionals_at_end(false);
+  cmd->add_option("--file", args->files, "A file with one pattern per line ('-' = stdin); blank lines are skipped")
+      ->allow_extra_args(false);
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_option("--context", args->context, "Which API's error wording to use")
       ->check(CLI::IsMember({"metric-filter", "filter-log-events"}))
       ->capture_default_str();
   cmd->footer("Exit status: 0 all patterns valid, 1 some pattern invalid, 2 usage or I/O error.");
-  cmd->callback([args] { set_exit_code(run(*args)); });
+  cmd->callback([args, cmd] {
+    args->patterns.clear();
+    for (const auto& a : cmd->remaining()) {
+      if (a.rfind("--", 0) == 0 && a.size() > 2 && std::isalpha(static_cast<unsigned char>(a[2]))) {
+        std::cerr << "cwfilter validate: unknown option " << a << " (run with --help)\n";
+        set_exit_code(2);
+        return;
+      }
+      args->patterns.push_back(a);
+    }
+    set_exit_code(run(*args));
+  });
 }
 
 }  // namespace cwfilter::cli
