@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -387,6 +388,55 @@ TEST_CASE("http: POSTs the envelope with SNS's headers", "[sinks]") {
   CHECK(cwfilter_test::read_lines(dir + "/dead-letter.jsonl").empty());
 }
 
+TEST_CASE("https: TLS with certificate verification", "[sinks]") {
+  std::string dir = cwfilter_test::temp_dir();
+  std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                    " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+                    ">/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    WARN("openssl is not available: https test skipped");
+    return;
+  }
+  std::string record = dir + "/requests.jsonl";
+  auto server = start_server("http_recorder.py", {"--record", record, "--lifetime", "30",
+                                                  "--tls-cert", cert, "--tls-key", key});
+  Notification n = real_notification();
+  Subscription sub = make_sub("https", "https://127.0.0.1:" + std::to_string(server->port()) + "/h");
+  DeliveryOptions options = fast_options(dir);
+  options.retry.max_attempts = 1;
+
+  // The system CAs do not know a self-signed certificate: refused, as SNS would.
+  auto strict = Dispatcher::create({sub}, options);
+  REQUIRE(strict.ok());
+  auto refused = strict->deliver(n);
+  REQUIRE(refused.outcomes.size() == 1);
+  CHECK_FALSE(refused.outcomes[0].delivered);
+  CHECK(refused.outcomes[0].dead_lettered);
+
+  // Trusting that certificate (ca_file) delivers with verification on.
+  options.ca_file = cert;
+  auto trusting = Dispatcher::create({sub}, options);
+  REQUIRE(trusting.ok());
+  auto ok = trusting->deliver(n);
+  INFO(ok.outcomes[0].error);
+  CHECK(ok.delivered() == 1);
+
+  // Or verification off.
+  options.ca_file.clear();
+  options.https_verify_peer = false;
+  auto lax = Dispatcher::create({sub}, options);
+  REQUIRE(lax.ok());
+  CHECK(lax->deliver(n).delivered() == 1);
+
+  auto lines = cwfilter_test::wait_for_lines(record, 2);
+  REQUIRE(lines.size() == 2);
+  auto req = parse_json(lines[0]);
+  CHECK(std::string(req["body"].GetString()) == n.envelope_json);
+  CHECK(header_values(req["headers"], "x-amz-sns-message-type") ==
+        std::vector<std::string>{"Notification"});
+}
+
 TEST_CASE("http: 500, 500, 200 is delivered on the third attempt after backing off", "[sinks]") {
   std::string dir = cwfilter_test::temp_dir();
   std::string record = dir + "/requests.jsonl";
@@ -675,6 +725,20 @@ TEST_CASE("file: one envelope JSON per line, appended", "[sinks]") {
   CHECK(dispatcher->deliver(unrouted).outcomes.empty());
   CHECK(dispatcher->stats().unrouted_notifications == 1);
   CHECK(dispatcher->stats().notifications == 3);
+
+  // If even the dead-letter file cannot be written, the outcome keeps the record and says why.
+  DeliveryOptions no_dead = fast_options(dir);
+  no_dead.dead_letter_path = dir + "/missing-dir/dead.jsonl";
+  auto lost = Dispatcher::create({make_sub("file", dir + "/no/such/dir/x.jsonl")}, no_dead);
+  REQUIRE(lost.ok());
+  auto kept = lost->deliver(n);
+  REQUIRE(kept.outcomes.size() == 1);
+  CHECK_FALSE(kept.outcomes[0].dead_lettered);
+  CHECK_THAT(kept.outcomes[0].dead_letter_error, Catch::Contains("missing-dir"));
+  auto kept_record = parse_dead_letter_record(kept.outcomes[0].dead_letter_record);
+  REQUIRE(kept_record.ok());
+  CHECK(kept_record->notification.envelope_json == n.envelope_json);
+  CHECK(lost->stats().dead_letter_write_errors == 1);
 
   // An unwritable path fails once (no retry) into the dead-letter file.
   auto bad = Dispatcher::create({make_sub("file", dir + "/no/such/dir/x.jsonl")}, fast_options(dir));

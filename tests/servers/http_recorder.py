@@ -5,11 +5,13 @@ Listens on 127.0.0.1 (port 0 = ephemeral), prints "PORT <n>" on stdout once list
 every request with the next status of --statuses (the last one repeats) and appends one JSON line
 per request to --record: {"method", "path", "version", "headers": [[name, value], ...] in the
 order received, "body"}. The line is written before the response is sent, so a client that got
-its response can read the record. Exits after --lifetime seconds or --max-requests requests.
+its response can read the record. Exits after --lifetime seconds or --max-requests requests. With --tls-cert and --tls-key it
+speaks HTTPS.
 """
 import argparse
 import http.server
 import json
+import ssl
 import sys
 import time
 
@@ -21,6 +23,8 @@ def main():
     ap.add_argument("--record", required=True)
     ap.add_argument("--lifetime", type=float, default=20.0)
     ap.add_argument("--max-requests", type=int, default=0)
+    ap.add_argument("--tls-cert", default="")
+    ap.add_argument("--tls-key", default="")
     args = ap.parse_args()
     statuses = [int(s) for s in args.statuses.split(",") if s]
     served = [0]
@@ -56,6 +60,10 @@ def main():
 
     server = http.server.HTTPServer(("127.0.0.1", args.port), Handler)
     server.timeout = 0.1
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print("PORT %d" % server.server_address[1], flush=True)
     deadline = time.monotonic() + args.lifetime
     while time.monotonic() < deadline:
