@@ -2,6 +2,8 @@
 #include <cwfilter/input.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <system_error>
@@ -153,6 +155,7 @@ struct DocScan {
   std::size_t error_offset = 0;
   std::string error;
   std::uint64_t error_record = 0;  // record being read when the error occurred
+  rapidjson::ParseErrorCode error_code = rapidjson::kParseErrorNone;
 
   bool has_key(std::string_view k) const {
     return std::find(root_keys.begin(), root_keys.end(), k) != root_keys.end();
@@ -292,7 +295,7 @@ class Collector : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Collect
   bool in_awslogs_ = false;
 };
 
-DocScan scan_document(std::string_view buf, std::size_t begin) {
+DocScan scan_document_once(std::string_view buf, std::size_t begin) {
   DocScan out;
   rapidjson::MemoryStream ms(buf.data() + begin, buf.size() - begin);
   Collector collector(ms, out, begin);
@@ -301,6 +304,7 @@ DocScan scan_document(std::string_view buf, std::size_t begin) {
   if (pr.IsError()) {
     out.error_offset = begin + pr.Offset();
     out.error = rapidjson::GetParseError_En(pr.Code());
+    out.error_code = pr.Code();
     out.error_record = collector.open_record();
   } else if (begin + ms.Tell() != buf.size()) {
     // RapidJSON stops at a NUL byte as if the text ended there.
@@ -308,6 +312,47 @@ DocScan scan_document(std::string_view buf, std::size_t begin) {
     out.error = "NUL byte after the JSON value";
   } else {
     out.ok = true;
+  }
+  return out;
+}
+
+// Overwrites numbers beyond double's range (1e400: valid JSON that RapidJSON rejects even when it
+// keeps numbers as text) with "0" and spaces, so offsets stay those of the original bytes.
+bool blank_huge_numbers(std::string& text) {
+  bool changed = false;
+  bool in_string = false, escape = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escape) escape = false;
+      else if (c == '\\') escape = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t j = i;
+      while (j < text.size() && (std::strchr("+-.eE0123456789", text[j]) != nullptr) && text[j] != '\0') ++j;
+      std::string token = text.substr(i, j - i);
+      double v = std::strtod(token.c_str(), nullptr);
+      if (std::isinf(v)) {
+        text[i] = '0';
+        std::fill(text.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                  text.begin() + static_cast<std::ptrdiff_t>(j), ' ');
+        changed = true;
+      }
+      i = j - 1;
+    }
+  }
+  return changed;
+}
+
+DocScan scan_document(std::string_view buf, std::size_t begin) {
+  DocScan out = scan_document_once(buf, begin);
+  if (out.error_code == rapidjson::kParseErrorNumberTooBig) {
+    std::string copy(buf);
+    if (blank_huge_numbers(copy)) out = scan_document_once(copy, begin);
   }
   return out;
 }
@@ -523,6 +568,14 @@ void deliver_json_line(Context& cx, std::string_view line, std::uint64_t number,
   rapidjson::Document d;
   rapidjson::MemoryStream ms(line.data(), line.size());
   d.ParseStream<kJsonFlags, rapidjson::UTF8<>>(ms);
+  std::string blanked;
+  if (d.GetParseError() == rapidjson::kParseErrorNumberTooBig) {
+    blanked = std::string(line);
+    if (blank_huge_numbers(blanked)) {
+      ms = rapidjson::MemoryStream(blanked.data(), blanked.size());
+      d.ParseStream<kJsonFlags, rapidjson::UTF8<>>(ms);
+    }
+  }
   if (d.HasParseError()) {
     cx.malformed(number, number, offset, false,
                  fmt::format("invalid JSON at column {}: {}", d.GetErrorOffset() + 1,
@@ -714,15 +767,12 @@ void read_stream(Context& cx, ByteSource& raw, NameHint hint, InputFormat forced
   bool too_big = false;
   if (shape == Shape::kDocument) {
     std::string chunk(kChunk, '\0');
-    for (;;) {
+    while (buf.size() <= cx.opt.max_document_bytes) {
       std::size_t k = in.read(chunk.data(), chunk.size());
       if (k == 0) break;
       buf.append(chunk.data(), k);
-      if (buf.size() > cx.opt.max_document_bytes) {
-        too_big = true;
-        break;
-      }
     }
+    too_big = buf.size() > cx.opt.max_document_bytes;
     if (too_big) {
       cx.st.format = forced == InputFormat::kAuto ? InputFormat::kCloudTrail : forced;
       cx.malformed(0, 0, 0, false,
