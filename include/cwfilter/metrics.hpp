@@ -113,8 +113,9 @@ struct StatisticSet {
 };
 
 // alarms.md §2.2: a statistic set feeds the percentile family only when it is equivalent to raw
-// samples: Min == Max and Sum == Min x SampleCount exactly (SampleCount 1 with Min = Max = Sum is
-// a special case), with a whole-number SampleCount.
+// samples: Min == Max and Sum == Min x SampleCount (SampleCount 1 with Min = Max = Sum is a
+// special case), with a whole-number SampleCount. The product is compared as a double.
+// A qualifying set contributes SampleCount raw samples of Min.
 bool qualifies_for_percentiles(const StatisticSet& set) noexcept;
 
 inline constexpr int kStandardResolution = 60;  // StorageResolution 60: one-minute cells

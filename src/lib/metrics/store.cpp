@@ -170,9 +170,9 @@ constexpr std::size_t kMapNodeBytes = 4 * sizeof(void*) + sizeof(std::int64_t) +
 bool qualifies_for_percentiles(const StatisticSet& s) noexcept {
   if (!is_whole_count(s.sample_count) || s.sample_count < 1) return false;
   if (s.minimum != s.maximum) return false;
-  // Sum == Minimum x SampleCount, exactly (the product's rounding error must be 0).
-  const double p = s.minimum * s.sample_count;
-  return p == s.sum && std::fma(s.minimum, s.sample_count, -p) == 0.0;
+  // Sum == Minimum x SampleCount compared in double arithmetic, as a client or AWS computing the
+  // product would (an exact-product test would refuse 3 x 0.1 == 0.30000000000000004).
+  return s.minimum * s.sample_count == s.sum;
 }
 
 struct MetricStore::Impl {
