@@ -87,6 +87,7 @@ int run(const ValidateArgs& args) {
       w.Key("valid"); w.Bool(compiled.ok());
       if (compiled.ok()) {
         w.Key("family"); write_string(w, to_string(compiled->family()));
+        w.Key("ast"); write_string(w, ast::dump(compiled->ast()));
       } else {
         const CompileError& e = compiled.error();
         auto [dl, col] = line_column(item.pattern, e.offset);

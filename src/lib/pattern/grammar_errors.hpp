@@ -81,9 +81,11 @@ GrammarMessage grammar_message(std::string_view rest) {
     return {ErrorCode::kRegexSyntax, "unterminated regular expression (no closing '%')"};
   } else if constexpr (std::is_same_v<Rule, j::value> || std::is_same_v<Rule, s::value>) {
     return bad_value(rest);
-  } else if constexpr (std::is_same_v<Rule, j::value_end>) {
-    return bad_value(rest);
-  } else if constexpr (std::is_same_v<Rule, s::value_end>) {
+  } else if constexpr (std::is_same_v<Rule, j::value_end> || std::is_same_v<Rule, s::value_end>) {
+    if (starts_word(rest) || (!rest.empty() && rest[0] == '"'))
+      return {ErrorCode::kSyntax,
+              fmt::format("unexpected {} right after the value (a doubled quote \"\" ends the string early)",
+                          describe_char(rest))};
     return bad_value(rest);
   } else if constexpr (std::is_same_v<Rule, j::bracket_key_close>) {
     return {ErrorCode::kSyntax, "expected \"']\" to close the bracketed member name"};
