@@ -4,9 +4,10 @@
 // Formats (InputFormat) and how a source is detected when InputOptions::format is kAuto:
 //   1. Content starting with the gzip magic 1f 8b is decompressed (concatenated members are
 //      read one after the other) and the rest of the rules apply to the decompressed bytes.
-//   2. After an optional UTF-8 BOM and whitespace, content whose first byte is not '{' or '['
-//      is kText, unless the file name ends in .json / .json.gz (then it is a JSON document that
-//      fails to parse: one malformed record).
+//   2. A name ending in .jsonl / .ndjson (optionally .gz) is kJsonLines. After an optional UTF-8
+//      BOM and whitespace, content whose first byte is not '{' or '[' is kText, unless the name
+//      ends in .json / .json.gz (then it is a JSON document that fails to parse: one malformed
+//      record).
 //   3. If the first JSON value fits on the first line and another value follows on a later line,
 //      the source is kJsonLines. Otherwise it is one JSON document, classified by its top-level
 //      keys: "Records" -> kCloudTrail; "messageType" -> kSubscription; "awslogs" -> kLambdaEvent;
@@ -18,7 +19,8 @@
 //   - kCloudTrail: each record re-serialised as compact JSON, as CloudTrail sends it to
 //     CloudWatch Logs: the record's original bytes with insignificant whitespace removed. Key
 //     order, duplicate keys, string escapes and number spellings (1.0, 1e400, -0) are kept
-//     byte for byte, so no value is ever reformatted by a parse/print round trip.
+//     byte for byte, so no value is ever reformatted by a parse/print round trip (numbers beyond
+//     double's range, such as 1e400, are valid JSON and are accepted too).
 //   - kJsonLines, kText: the line without its "\n" or "\r\n", byte for byte (NUL bytes and
 //     invalid UTF-8 included). Empty lines are no events (CloudWatch rejects empty messages)
 //     and are counted in SourceStats::empty_lines.

@@ -895,11 +895,7 @@ Result<bool, Error> InputReader::read_path(const std::filesystem::path& path) {
     const auto& entry = *it;
     std::error_code type_ec;
     if (entry.is_directory(type_ec)) {
-      if (skipped(entry.path()) && entry.path().filename().string()[0] == '.') {
-        it.disable_recursion_pending();
-      } else if (skipped(entry.path())) {
-        it.disable_recursion_pending();
-      }
+      if (skipped(entry.path())) it.disable_recursion_pending();
       continue;
     }
     if (entry.is_regular_file(type_ec) && entry.path().filename().string()[0] != '.') {
