@@ -3,6 +3,9 @@
 #include "cli/util.hpp"
 
 #include <cwfilter/cwfilter.hpp>
+#include <cwfilter/metric_filter.hpp>
+
+#include <cmath>
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
@@ -87,8 +90,16 @@ int run(const TestArgs& args) {
     std::cerr << format_error(*pattern, compiled.error()) << "\n";
     return 1;
   }
+  std::optional<MetricFilter> filter;
   if (transformations) {
-    return fail("--metric-transformations is not supported yet (metric filters are not implemented in this build)");
+    auto text = argument_text(*transformations, &error);
+    if (!text) return fail(error);
+    auto parsed = parse_metric_transformations(*text);
+    if (!parsed.ok()) return fail(parsed.error().message);
+    MetricFilterDefinition def{"test-metric-filter", "test-log-group", *pattern, parsed.value()};
+    auto created = MetricFilter::create(def, options);
+    if (!created.ok()) return fail(created.error().message);
+    filter = std::move(created.value());
   }
 
   rapidjson::StringBuffer buf;
@@ -114,6 +125,39 @@ int run(const TestArgs& args) {
     w.EndObject();
   }
   w.EndArray();
+  if (filter) {
+    // One entry per published datapoint, in event order (defaultValue entries included).
+    w.Key("metricData");
+    w.StartArray();
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      auto outcome = filter->evaluate(messages[i], 0);
+      if (!outcome.datapoint) continue;
+      const auto& dp = *outcome.datapoint;
+      w.StartObject();
+      w.Key("eventNumber");
+      w.Uint64(i + 1);
+      w.Key("value");
+      if (dp.value == static_cast<double>(static_cast<std::int64_t>(dp.value)) && std::abs(dp.value) < 1e15)
+        w.Int64(static_cast<std::int64_t>(dp.value));
+      else
+        w.Double(dp.value);
+      w.Key("unit");
+      write_string(w, to_string(dp.unit));
+      w.Key("dimensions");
+      w.StartObject();
+      for (const auto& d : dp.key.dimensions()) {
+        write_string(w, d.name);
+        write_string(w, d.value);
+      }
+      w.EndObject();
+      if (dp.is_default) {
+        w.Key("default");
+        w.Bool(true);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   std::cout << buf.GetString() << "\n";
   return 0;
