@@ -11,5 +11,8 @@ void set_exit_code(int code);
 void register_validate(CLI::App& app);
 void register_test(CLI::App& app);
 void register_backtest(CLI::App& app);  // src/cli/backtest.cpp
+void register_run(CLI::App& app);       // src/cli/run.cpp
+void register_explain(CLI::App& app);   // src/cli/explain.cpp
+void register_redeliver(CLI::App& app); // src/cli/redeliver.cpp
 
 }  // namespace cwfilter::cli

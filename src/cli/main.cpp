@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   cwfilter::cli::register_validate(app);
   cwfilter::cli::register_test(app);
   cwfilter::cli::register_backtest(app);
+  cwfilter::cli::register_run(app);
+  cwfilter::cli::register_explain(app);
+  cwfilter::cli::register_redeliver(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,15 @@
+// Not implemented yet: says so instead of doing anything.
+#include "cli/commands.hpp"
+
+#include <iostream>
+
+namespace cwfilter::cli {
+void register_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "(not implemented yet)");
+  cmd->allow_extras();
+  cmd->callback([] {
+    std::cerr << "cwfilter run: not implemented yet\n";
+    set_exit_code(2);
+  });
+}
+}  // namespace cwfilter::cli
