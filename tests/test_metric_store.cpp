@@ -631,3 +631,38 @@ TEST_CASE("store queries agree with a naive reference on exactly-summable data",
     }
   }
 }
+
+TEST_CASE("many distinct values in one cell keep an exact multiset", "[metrics]") {
+  std::mt19937_64 rng(99);
+  std::uniform_int_distribution<int> v(0, 2000);
+  std::map<double, std::uint64_t> expected;
+  MetricStore s;
+  for (int i = 0; i < 20000; ++i) {
+    const double x = v(rng) / 4.0;
+    ++expected[x];
+    put_value(s, kT0 + (i % 60) * kSec, x);
+    if (i % 7 == 0) put_value(s, kT0 + kMin, x);  // a second cell, merged at query time
+    if (i % 7 == 0) ++expected[x];
+  }
+  auto a = s.query(kKey, std::nullopt, kT0, kT0 + 2 * kMin);
+  REQUIRE(a);
+  REQUIRE(a->values);
+  std::vector<ValueCount> want;
+  for (const auto& [x, c] : expected) want.push_back({x, c});
+  CHECK(*a->values == want);
+  // Without values: the same five statistics, no multiset.
+  auto lean = s.query(kKey, std::nullopt, kT0, kT0 + 2 * kMin, false);
+  REQUIRE(lean);
+  CHECK_FALSE(lean->values);
+  CHECK(lean->sum == a->sum);
+  CHECK(lean->sample_count == a->sample_count);
+  // Merging a copy with itself doubles every count.
+  MetricStore twice = s;
+  twice.merge(s);
+  auto d = twice.query(kKey, std::nullopt, kT0, kT0 + 2 * kMin);
+  REQUIRE(d);
+  REQUIRE(d->values);
+  CHECK(d->values->size() == want.size());
+  CHECK(d->values->front().count == 2 * want.front().count);
+  CHECK(d->sample_count == 2 * a->sample_count);
+}

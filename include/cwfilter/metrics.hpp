@@ -224,8 +224,11 @@ class MetricStore {
   Result<std::size_t, Error> put(const PutMetricDataRequest& request);
 
   // Aggregate of the live cells with start_ms <= t_eff < end_ms; nullopt when there is none.
+  // include_values = false skips collecting the raw multiset (Aggregate::values stays nullopt):
+  // cheaper when only SampleCount/Sum/Average/Minimum/Maximum are wanted.
   std::optional<Aggregate> query(const MetricKey& key, std::optional<StandardUnit> unit,
-                                 std::int64_t start_ms, std::int64_t end_ms) const;
+                                 std::int64_t start_ms, std::int64_t end_ms,
+                                 bool include_values = true) const;
   // Units that have live data for `key` in [start_ms, end_ms), in StandardUnit order.
   std::vector<StandardUnit> units_with_data(const MetricKey& key, std::int64_t start_ms,
                                             std::int64_t end_ms) const;

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace cwfilter::detail {
@@ -54,13 +55,29 @@ inline double round_partials(const std::vector<double>& p) {
 
 class ExactSum {
  public:
+  ExactSum() = default;
+  ExactSum(const ExactSum& o)
+      : hi_(o.hi_), lo_(o.lo_ ? std::make_unique<std::vector<double>>(*o.lo_) : nullptr) {}
+  ExactSum& operator=(const ExactSum& o) {
+    if (this != &o) {
+      hi_ = o.hi_;
+      lo_ = o.lo_ ? std::make_unique<std::vector<double>>(*o.lo_) : nullptr;
+    }
+    return *this;
+  }
+  ExactSum(ExactSum&&) noexcept = default;
+  ExactSum& operator=(ExactSum&&) noexcept = default;
+
   void add(double x) {
     const double s = hi_ + x;
     const double bv = s - hi_;
     const double av = s - bv;
     const double err = (hi_ - av) + (x - bv);  // hi_ + x == s + err exactly (two-sum)
     hi_ = s;
-    if (err != 0.0) grow_partials(lo_, err);
+    if (err != 0.0) {
+      if (!lo_) lo_ = std::make_unique<std::vector<double>>();
+      grow_partials(*lo_, err);
+    }
   }
   // a * b added exactly (the rounding error of the product is recovered with an FMA).
   void add_product(double a, double b) {
@@ -71,17 +88,19 @@ class ExactSum {
   }
   void add(const ExactSum& other) {
     add(other.hi_);
-    for (double x : other.lo_) add(x);
+    if (other.lo_)
+      for (double x : *other.lo_) add(x);
   }
   void subtract(const ExactSum& other) {
     add(-other.hi_);
-    for (double x : other.lo_) add(-x);
+    if (other.lo_)
+      for (double x : *other.lo_) add(-x);
   }
   double value() const {
-    if (lo_.empty()) return hi_;
+    if (!lo_ || lo_->empty()) return hi_;
     std::vector<double> p;
     grow_partials(p, hi_);
-    for (double x : lo_) grow_partials(p, x);
+    for (double x : *lo_) grow_partials(p, x);
     return round_partials(p);
   }
   bool is_exactly_zero() const { return value() == 0.0; }  // exact: a nonzero total never rounds to 0
@@ -90,11 +109,15 @@ class ExactSum {
     d.subtract(other);
     return d.is_exactly_zero();
   }
-  std::size_t heap_bytes() const { return lo_.capacity() * sizeof(double); }
+  std::size_t heap_bytes() const {
+    return lo_ ? sizeof(*lo_) + lo_->capacity() * sizeof(double) : 0;
+  }
 
  private:
   double hi_ = 0.0;
-  std::vector<double> lo_;  // exact rounding errors, non-overlapping partials
+  // Exact rounding errors as non-overlapping partials; allocated only once an add was inexact,
+  // so that the common integer case costs 16 bytes.
+  std::unique_ptr<std::vector<double>> lo_;
 };
 
 }  // namespace cwfilter::detail

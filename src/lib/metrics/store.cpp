@@ -50,38 +50,38 @@ double normalize_zero(double v) { return v == 0.0 ? 0.0 : v; }  // -0.0 -> 0.0
 
 bool is_whole_count(double c) { return c >= 0 && c <= kMaxWholeCount && std::floor(c) == c; }
 
-// Adds `count` samples of `value` to a sorted value->count vector.
-void insert_value(std::vector<ValueCount>& values, double value, std::uint64_t count) {
-  if (values.empty() || values.back().value < value) {
-    values.push_back({value, count});
-    return;
-  }
-  auto it = std::lower_bound(values.begin(), values.end(), value,
-                             [](const ValueCount& vc, double v) { return vc.value < v; });
-  if (it != values.end() && it->value == value) {
-    it->count += count;
-  } else {
-    values.insert(it, {value, count});
-  }
-}
+bool by_value(const ValueCount& a, const ValueCount& b) { return a.value < b.value; }
 
-std::vector<ValueCount> merge_sorted(const std::vector<ValueCount>& a,
-                                     const std::vector<ValueCount>& b) {
-  std::vector<ValueCount> out;
-  out.reserve(a.size() + b.size());
-  std::size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    if (j == b.size() || (i < a.size() && a[i].value < b[j].value)) {
-      out.push_back(a[i++]);
-    } else if (i == a.size() || b[j].value < a[i].value) {
-      out.push_back(b[j++]);
+// Sorts nothing; merges adjacent equal values of [from, end) in place.
+void coalesce(std::vector<ValueCount>& v, std::size_t from) {
+  if (v.size() - from < 2) return;
+  std::size_t w = from;
+  for (std::size_t r = from + 1; r < v.size(); ++r) {
+    if (v[w].value == v[r].value) {
+      v[w].count += v[r].count;
     } else {
-      out.push_back({a[i].value, a[i].count + b[j].count});
-      ++i;
-      ++j;
+      v[++w] = v[r];
     }
   }
-  return out;
+  v.resize(w + 1);
+}
+
+// Merges consecutive sorted runs of `v` (run i = [bounds[i], bounds[i+1])) pairwise, then
+// coalesces equal values: O(n log runs).
+void merge_runs(std::vector<ValueCount>& v, std::vector<std::size_t> bounds) {
+  while (bounds.size() > 2) {
+    std::vector<std::size_t> next;
+    next.push_back(bounds[0]);
+    for (std::size_t i = 0; i + 2 < bounds.size(); i += 2) {
+      std::inplace_merge(v.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
+                         v.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
+                         v.begin() + static_cast<std::ptrdiff_t>(bounds[i + 2]), by_value);
+      next.push_back(bounds[i + 2]);
+    }
+    if (bounds.size() % 2 == 0) next.push_back(bounds.back());  // odd run count: last run as is
+    bounds = std::move(next);
+  }
+  coalesce(v, 0);
 }
 
 // Everything known about one series in one minute (or second).
@@ -90,18 +90,62 @@ struct Cell {
   ExactSum sum;
   double minimum = std::numeric_limits<double>::infinity();
   double maximum = -std::numeric_limits<double>::infinity();
-  bool raw = true;                 // every contribution qualifies for the percentile family
-  std::vector<ValueCount> values;  // sorted; kept only while raw
+  // The raw multiset, kept only while raw: values[0, sorted) ascending with unique values;
+  // values[sorted, end) recently added, unsorted, folded in when it grows past a quarter of the
+  // sorted part (amortised O(log n) per new distinct value; repeated values are O(log n) in place).
+  std::vector<ValueCount> values;
+  std::uint32_t sorted = 0;
+  bool raw = true;  // every contribution qualifies for the percentile family
+
+  void insert(double v, std::uint64_t count) {
+    if (sorted == values.size()) {
+      if (values.empty() || values.back().value < v) {
+        values.push_back({v, count});
+        ++sorted;
+        return;
+      }
+      if (values.back().value == v) {
+        values.back().count += count;
+        return;
+      }
+    }
+    const auto end = values.begin() + sorted;
+    auto it = std::lower_bound(values.begin(), end, ValueCount{v, 0}, by_value);
+    if (it != end && it->value == v) {
+      it->count += count;
+      return;
+    }
+    if (values.size() > sorted && values.back().value == v) {
+      values.back().count += count;
+      return;
+    }
+    values.push_back({v, count});
+    if (values.size() - sorted > 32 + sorted / 4) compact();
+  }
+  void compact() {
+    if (sorted == values.size()) return;
+    std::sort(values.begin() + sorted, values.end(), by_value);
+    merge_runs(values, {0, sorted, values.size()});
+    sorted = static_cast<std::uint32_t>(values.size());
+  }
+  std::vector<ValueCount> canonical_values() const {
+    Cell copy;
+    copy.values = values;
+    copy.sorted = sorted;
+    copy.compact();
+    return std::move(copy.values);
+  }
 
   void add_raw(double v, std::uint64_t count) {
     sample_count.add(static_cast<double>(count));
     sum.add_product(static_cast<double>(count), v);
     minimum = std::min(minimum, v);
     maximum = std::max(maximum, v);
-    if (raw) insert_value(values, v, count);
+    if (raw) insert(v, count);
   }
   void mark_not_raw() {
     raw = false;
+    sorted = 0;
     std::vector<ValueCount>().swap(values);
   }
   void add_weighted(double v, double count) {  // fractional / huge counts: no ranks
@@ -128,15 +172,16 @@ struct Cell {
     minimum = std::min(minimum, o.minimum);
     maximum = std::max(maximum, o.maximum);
     if (raw && o.raw) {
-      values = merge_sorted(values, o.values);
+      values.insert(values.end(), o.values.begin(), o.values.end());
+      compact();
     } else {
       mark_not_raw();
     }
   }
   bool exactly_equals(const Cell& o) const {
     return minimum == o.minimum && maximum == o.maximum && raw == o.raw &&
-           (!raw || values == o.values) && sample_count.exactly_equals(o.sample_count) &&
-           sum.exactly_equals(o.sum);
+           (!raw || canonical_values() == o.canonical_values()) &&
+           sample_count.exactly_equals(o.sample_count) && sum.exactly_equals(o.sum);
   }
   std::size_t heap_bytes() const {
     return sample_count.heap_bytes() + sum.heap_bytes() + values.capacity() * sizeof(ValueCount);
@@ -356,51 +401,50 @@ Result<std::size_t, Error> MetricStore::put(const PutMetricDataRequest& request)
 }
 
 std::optional<Aggregate> MetricStore::query(const MetricKey& key, std::optional<StandardUnit> unit,
-                                            std::int64_t start_ms, std::int64_t end_ms) const {
+                                            std::int64_t start_ms, std::int64_t end_ms,
+                                            bool include_values) const {
   auto it = impl_->metrics.find(key);
   if (it == impl_->metrics.end()) return std::nullopt;
   const std::int64_t from = std::max(start_ms, impl_->cutoff());
   if (from >= end_ms) return std::nullopt;
-  Cell acc;
+  ExactSum count, sum;
+  double minimum = std::numeric_limits<double>::infinity();
+  double maximum = -std::numeric_limits<double>::infinity();
+  bool raw = include_values;
   bool any = false;
-  std::vector<const std::vector<ValueCount>*> parts;
+  std::vector<const Cell*> cells;
   for (const auto& series : it->second.units) {
     if (unit && series.unit != *unit) continue;
     for (auto c = series.cells.lower_bound(from); c != series.cells.end() && c->first < end_ms; ++c) {
       const Cell& cell = c->second;
       any = true;
-      acc.sample_count.add(cell.sample_count);
-      acc.sum.add(cell.sum);
-      acc.minimum = std::min(acc.minimum, cell.minimum);
-      acc.maximum = std::max(acc.maximum, cell.maximum);
-      acc.raw = acc.raw && cell.raw;
-      if (acc.raw) parts.push_back(&cell.values);
+      count.add(cell.sample_count);
+      sum.add(cell.sum);
+      minimum = std::min(minimum, cell.minimum);
+      maximum = std::max(maximum, cell.maximum);
+      raw = raw && cell.raw;
+      if (raw) cells.push_back(&cell);
     }
   }
   if (!any) return std::nullopt;
   Aggregate out;
-  out.sample_count = acc.sample_count.value();
-  out.sum = acc.sum.value();
-  out.minimum = acc.minimum;
-  out.maximum = acc.maximum;
-  if (acc.raw) {
+  out.sample_count = count.value();
+  out.sum = sum.value();
+  out.minimum = minimum;
+  out.maximum = maximum;
+  if (raw) {
     std::vector<ValueCount> merged;
-    if (parts.size() == 1) {
-      merged = *parts[0];
-    } else {
-      for (const auto* p : parts) merged.insert(merged.end(), p->begin(), p->end());
-      std::sort(merged.begin(), merged.end(),
-                [](const ValueCount& a, const ValueCount& b) { return a.value < b.value; });
-      std::size_t w = 0;
-      for (std::size_t r = 0; r < merged.size(); ++r) {
-        if (w > 0 && merged[w - 1].value == merged[r].value) {
-          merged[w - 1].count += merged[r].count;
-        } else {
-          merged[w++] = merged[r];
-        }
+    std::vector<std::size_t> bounds{0};
+    for (const Cell* cell : cells) {
+      if (cell->sorted == cell->values.size()) {
+        merged.insert(merged.end(), cell->values.begin(), cell->values.end());
+      } else {
+        const auto canonical = cell->canonical_values();
+        merged.insert(merged.end(), canonical.begin(), canonical.end());
       }
-      merged.resize(w);
+      bounds.push_back(merged.size());
     }
+    merge_runs(merged, std::move(bounds));
     out.values = std::move(merged);
   }
   return out;
