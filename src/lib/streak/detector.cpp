@@ -1,0 +1,435 @@
+// The streak detector: reorder buffer (exact within max_lateness), per-key state in three
+// least-recently-failed lists (single failure / streak in progress / ALARM), ResetAfter deadlines,
+// expiry and the live-key cap. Every operation is O(1) amortised per event (O(Threshold) for a
+// failure with a Window).
+#include "streak/internal.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace cwfilter::streak {
+namespace {
+
+struct Failure {
+  std::int64_t t = 0;
+  std::string id;
+};
+
+enum ListId : std::uint8_t { kSingle = 0, kProgress = 1, kAlarmList = 2, kNoList = 3 };
+
+struct KeyState {
+  const std::string* name = nullptr;  // the map's key (stable: unordered_map nodes never move)
+  KeyState* prev = nullptr;
+  KeyState* next = nullptr;
+  std::uint8_t list = kNoList;
+  bool in_alarm = false;
+  int count = 0;
+  std::int64_t first_failure = 0;
+  std::int64_t last_failure = 0;
+  std::vector<Failure> failures;  // counted failures, oldest first (empty once in ALARM)
+};
+
+struct List {
+  KeyState* head = nullptr;
+  KeyState* tail = nullptr;
+};
+
+struct Pending {
+  std::int64_t t = 0;
+  std::uint64_t seq = 0;  // input order, for ties
+  bool failure = false;
+  std::string key;
+  std::string id;
+};
+// std::push_heap builds a max-heap: "later" sorts first so that the front is the earliest event.
+struct PendingLater {
+  bool operator()(const Pending& a, const Pending& b) const noexcept {
+    return a.t != b.t ? a.t > b.t : a.seq > b.seq;
+  }
+};
+
+// Approximate glibc malloc footprint of an allocation of n bytes.
+constexpr std::size_t alloc_size(std::size_t n) noexcept { return n == 0 ? 0 : std::max<std::size_t>(32, (n + 8 + 15) & ~std::size_t{15}); }
+std::size_t string_heap(const std::string& s) noexcept { return s.capacity() > 15 ? alloc_size(s.capacity() + 1) : 0; }
+
+using KeyMap = std::unordered_map<std::string, KeyState>;
+// A map node: the value, the next pointer and the cached hash (libstdc++).
+constexpr std::size_t kNodeBytes = alloc_size(sizeof(KeyMap::value_type) + 2 * sizeof(void*));
+// Buckets: libstdc++ keeps <= 1 element per bucket and grows ~2x, never shrinking: <= ~2.2 bucket
+// pointers per peak key; 3 to be safe.
+constexpr std::size_t kBucketBytesPerKey = 3 * sizeof(void*);
+
+std::string hms_or_date(std::int64_t ms, bool with_date) {
+  const std::string s = alarm::format_aws_timestamp(ms);  // yyyy-MM-ddTHH:mm:ss.SSS+0000
+  return with_date ? s.substr(0, 10) + " " + s.substr(11, 8) : s.substr(11, 8);
+}
+
+}  // namespace
+
+// Documented constants of memory_bound() (see streak.hpp).
+struct StreakDetector::State {
+  StreakRule rule;
+  const StreakRule::Impl* impl = nullptr;
+  DetectorOptions options;
+  std::int64_t window_ms = -1;  // -1: no Window
+  std::int64_t reset_ms = -1;   // -1: no ResetAfter
+
+  KeyMap keys;
+  List lists[3];
+  std::size_t key_heap_bytes = 0;  // strings and failure vectors owned by the keys
+
+  std::vector<Pending> heap;
+  std::size_t pending_heap_bytes = 0;
+  std::uint64_t seq = 0;
+
+  bool have_time = false;  // max_seen valid
+  std::int64_t max_seen = 0;
+  bool have_clock = false;  // clock valid: the time state has advanced to
+  std::int64_t clock = 0;
+
+  std::vector<Transition> out;
+  DetectorStats stats;
+  std::string scratch_key;
+
+  State(StreakRule r, DetectorOptions o) : rule(std::move(r)), impl(&rule.impl()), options(o) {
+    const auto& a = rule.alarm();
+    if (a.window_seconds) window_ms = *a.window_seconds * 1000;
+    if (a.reset_after_seconds) reset_ms = *a.reset_after_seconds * 1000;
+  }
+
+  // ---- lists ----
+  void unlink(KeyState& k) {
+    if (k.list == kNoList) return;
+    List& l = lists[k.list];
+    (k.prev ? k.prev->next : l.head) = k.next;
+    (k.next ? k.next->prev : l.tail) = k.prev;
+    k.prev = k.next = nullptr;
+    k.list = kNoList;
+  }
+  void push_back(KeyState& k, std::uint8_t id) {
+    unlink(k);
+    List& l = lists[id];
+    k.prev = l.tail;
+    k.next = nullptr;
+    (l.tail ? l.tail->next : l.head) = &k;
+    l.tail = &k;
+    k.list = id;
+  }
+
+  // ---- memory ----
+  static std::size_t footprint(const KeyState& k) {
+    std::size_t n = string_heap(*k.name) + alloc_size(k.failures.capacity() * sizeof(Failure));
+    for (const auto& f : k.failures) n += string_heap(f.id);
+    return n;
+  }
+
+  // ---- key table ----
+  void erase(KeyState& k) {
+    unlink(k);
+    key_heap_bytes -= footprint(k);
+    keys.erase(keys.find(*k.name));
+    stats.live_keys = keys.size();
+  }
+
+  void make_room() {
+    if (keys.size() < options.max_live_keys) return;
+    KeyState* victim = lists[kSingle].head;
+    if (!victim) victim = lists[kProgress].head;
+    if (!victim) victim = lists[kAlarmList].head;
+    if (!victim) return;
+    ++stats.evicted_at_capacity;
+    if (victim->in_alarm) ++stats.evicted_in_alarm;
+    else if (victim->count >= 2) ++stats.evicted_with_progress;
+    erase(*victim);
+  }
+
+  Transition make_transition(const KeyState& k, alarm::StateValue from, alarm::StateValue to, Transition::Cause cause,
+                             std::int64_t at) const {
+    Transition t;
+    t.alarm_name = rule.alarm().alarm_name;
+    t.key = impl->decode_key(*k.name);
+    t.old_state = from;
+    t.new_state = to;
+    t.cause = cause;
+    t.time_ms = at;
+    t.count = k.count;
+    t.first_failure_ms = k.first_failure;
+    t.last_failure_ms = k.last_failure;
+    return t;
+  }
+
+  std::string span_text(std::int64_t first, std::int64_t last) const {
+    const bool dates = alarm::format_aws_timestamp(first).substr(0, 10) != alarm::format_aws_timestamp(last).substr(0, 10);
+    return fmt::format("{} and {}", hms_or_date(first, dates), hms_or_date(last, dates));
+  }
+
+  void emit_alarm(KeyState& k, std::int64_t at) {
+    Transition t = make_transition(k, alarm::StateValue::kOk, alarm::StateValue::kAlarm, Transition::Cause::kThreshold, at);
+    for (auto& f : k.failures) t.event_ids.push_back(std::move(f.id));
+    const std::string who = describe_key(t.key);
+    const auto& a = rule.alarm();
+    if (t.count == 1)
+      t.reason = fmt::format("1 failure for {} at {}", who, hms_or_date(at, false));
+    else
+      t.reason = fmt::format("{} consecutive failures for {} between {}{}{}", t.count, who,
+                             span_text(t.first_failure_ms, t.last_failure_ms),
+                             a.window_seconds ? fmt::format(" (within the {}-second window)", *a.window_seconds) : "",
+                             a.success_pattern ? " with no success in between" : "");
+    ++stats.transitions_to_alarm;
+    out.push_back(std::move(t));
+  }
+
+  void emit_ok(const KeyState& k, std::int64_t at, Transition::Cause cause, std::string success_id) {
+    Transition t = make_transition(k, alarm::StateValue::kAlarm, alarm::StateValue::kOk, cause, at);
+    const std::string who = describe_key(t.key);
+    const std::string streak = fmt::format("{} consecutive failure{} between {}", t.count, t.count == 1 ? "" : "s",
+                                           span_text(t.first_failure_ms, t.last_failure_ms));
+    if (cause == Transition::Cause::kSuccess)
+      t.reason = fmt::format("Success for {} at {} ends the streak of {}", who, hms_or_date(at, false), streak);
+    else
+      t.reason = fmt::format("No failure for {} in the {} seconds after {}: the streak of {} is over", who,
+                             rule.alarm().reset_after_seconds.value_or(0), hms_or_date(t.last_failure_ms, false),
+                             streak);
+    t.success_event_id = std::move(success_id);
+    ++stats.transitions_to_ok;
+    out.push_back(std::move(t));
+  }
+
+  // Lets time reach t: ResetAfter deadlines <= t fire (before any event at t), keys that can no
+  // longer matter (or idle beyond max_idle_ms) go.
+  void advance_internal(std::int64_t t) {
+    if (have_clock && t < clock) t = clock;
+    for (KeyState* k = lists[kAlarmList].head; k; k = lists[kAlarmList].head) {
+      if (reset_ms >= 0) {
+        if (k->last_failure + reset_ms > t) break;
+        emit_ok(*k, k->last_failure + reset_ms, Transition::Cause::kResetAfter, {});
+        erase(*k);
+      } else if (options.max_idle_ms > 0 && t - k->last_failure > options.max_idle_ms) {
+        ++stats.evicted_idle_in_alarm;
+        erase(*k);
+      } else {
+        break;
+      }
+    }
+    const std::int64_t limit = window_ms >= 0 ? window_ms : options.max_idle_ms;
+    if (limit > 0 || window_ms >= 0) {
+      for (std::uint8_t id : {kSingle, kProgress})
+        for (KeyState* k = lists[id].head; k && t - k->last_failure > limit; k = lists[id].head) {
+          ++(window_ms >= 0 ? stats.evicted_expired : stats.evicted_idle);
+          erase(*k);
+        }
+    }
+    clock = t;
+    have_clock = true;
+  }
+
+  void on_failure(std::string&& key, std::int64_t t, std::string&& id) {
+    auto it = keys.find(key);
+    if (it == keys.end()) {
+      make_room();
+      it = keys.try_emplace(std::move(key)).first;
+      it->second.name = &it->first;
+      stats.live_keys = keys.size();
+      stats.peak_live_keys = std::max<std::uint64_t>(stats.peak_live_keys, keys.size());
+    } else {
+      key_heap_bytes -= footprint(it->second);
+    }
+    KeyState& k = it->second;
+    k.last_failure = t;
+    if (k.in_alarm) {
+      ++k.count;
+      push_back(k, kAlarmList);
+      key_heap_bytes += footprint(k);
+      return;
+    }
+    if (window_ms >= 0) {
+      auto keep = std::find_if(k.failures.begin(), k.failures.end(), [&](const Failure& f) { return t - f.t <= window_ms; });
+      k.failures.erase(k.failures.begin(), keep);
+    }
+    k.failures.push_back(Failure{t, std::move(id)});
+    k.count = static_cast<int>(k.failures.size());
+    k.first_failure = k.failures.front().t;
+    if (k.count >= rule.alarm().threshold) {
+      emit_alarm(k, t);
+      k.in_alarm = true;
+      std::vector<Failure>().swap(k.failures);
+      push_back(k, kAlarmList);
+    } else {
+      push_back(k, k.count == 1 ? kSingle : kProgress);
+    }
+    key_heap_bytes += footprint(k);
+  }
+
+  void on_success(const std::string& key, std::int64_t t, std::string&& id) {
+    auto it = keys.find(key);
+    if (it == keys.end()) return;  // count already 0, state OK: nothing to reset
+    if (it->second.in_alarm) emit_ok(it->second, t, Transition::Cause::kSuccess, std::move(id));
+    erase(it->second);
+  }
+
+  void process(Pending& p) {
+    advance_internal(p.t);
+    if (p.failure) on_failure(std::move(p.key), p.t, std::move(p.id));
+    else on_success(p.key, p.t, std::move(p.id));
+  }
+
+  Pending pop() {
+    std::pop_heap(heap.begin(), heap.end(), PendingLater{});
+    Pending p = std::move(heap.back());
+    heap.pop_back();
+    pending_heap_bytes -= string_heap(p.key) + string_heap(p.id);
+    stats.buffered = heap.size();
+    return p;
+  }
+
+  void release(std::int64_t watermark) {
+    while (!heap.empty() && heap.front().t <= watermark) {
+      Pending p = pop();
+      process(p);
+    }
+    advance_internal(watermark);
+  }
+
+  void observe(std::string_view message, std::int64_t t, std::string_view event_id) {
+    ++stats.events;
+    int status = 0;
+    const auto kind = impl->classify_into(message, options.max_key_bytes, scratch_key, status);
+    if (kind == EventClass::Kind::kIgnored) {
+      ++stats.ignored;
+    } else if (status == 1) {
+      ++stats.unresolved_keys;
+    } else if (status == 2) {
+      ++stats.oversized_keys;
+    } else {
+      std::int64_t at = t;
+      if (have_clock && at < clock) {  // later than max_lateness: placed at the watermark
+        ++stats.late_events;
+        at = clock;
+      }
+      ++(kind == EventClass::Kind::kFailure ? stats.failures : stats.successes);
+      Pending p{at, seq++, kind == EventClass::Kind::kFailure, scratch_key,
+                std::string(event_id.substr(0, options.max_event_id_bytes))};
+      pending_heap_bytes += string_heap(p.key) + string_heap(p.id);
+      heap.push_back(std::move(p));
+      std::push_heap(heap.begin(), heap.end(), PendingLater{});
+      stats.buffered = heap.size();
+      stats.peak_buffered = std::max<std::uint64_t>(stats.peak_buffered, heap.size());
+    }
+    if (!have_time || t > max_seen) {
+      max_seen = t;
+      have_time = true;
+    }
+    release(max_seen - options.max_lateness_ms);
+    while (heap.size() > options.max_buffered_events) {
+      ++stats.forced_releases;
+      Pending p = pop();
+      process(p);
+    }
+  }
+
+  KeySnapshot snapshot_of(const KeyState& k) const {
+    KeySnapshot s;
+    s.key = impl->decode_key(*k.name);
+    s.state = k.in_alarm ? alarm::StateValue::kAlarm : alarm::StateValue::kOk;
+    s.count = k.count;
+    s.first_failure_ms = k.first_failure;
+    s.last_failure_ms = k.last_failure;
+    for (const auto& f : k.failures) s.event_ids.push_back(f.id);
+    return s;
+  }
+};
+
+std::string_view to_string(Transition::Cause cause) noexcept {
+  switch (cause) {
+    case Transition::Cause::kThreshold: return "Threshold";
+    case Transition::Cause::kSuccess: return "Success";
+    case Transition::Cause::kResetAfter: return "ResetAfter";
+  }
+  return "Threshold";
+}
+
+Result<StreakDetector, Error> StreakDetector::create(StreakRule rule, DetectorOptions options) {
+  if (options.max_lateness_ms < 0) return Error{"max lateness must not be negative"};
+  if (options.max_idle_ms < 0) return Error{"max idle time must not be negative"};
+  if (options.max_live_keys == 0) return Error{"the live-key cap must be at least 1"};
+  if (options.max_key_bytes == 0) return Error{"the key size limit must be at least 1 byte"};
+  if (options.max_buffered_events == 0) return Error{"the reorder buffer must hold at least 1 event"};
+  return StreakDetector(std::make_unique<State>(std::move(rule), options));
+}
+
+StreakDetector::StreakDetector(std::unique_ptr<State> state) : state_(std::move(state)) {}
+StreakDetector::StreakDetector(StreakDetector&&) noexcept = default;
+StreakDetector& StreakDetector::operator=(StreakDetector&&) noexcept = default;
+StreakDetector::~StreakDetector() = default;
+
+void StreakDetector::observe(const LogEvent& event) {
+  if (!event.has_timestamp) ++state_->stats.events_without_timestamp;
+  const std::int64_t t = event.has_timestamp ? event.timestamp_ms : (state_->have_time ? state_->max_seen : 0);
+  state_->observe(event.message, t, event.event_id);
+}
+
+void StreakDetector::observe(std::string_view message, std::int64_t time_ms, std::string_view event_id) {
+  state_->observe(message, time_ms, event_id);
+}
+
+void StreakDetector::advance_to(std::int64_t now_ms) {
+  State& s = *state_;
+  if (!s.have_time || now_ms > s.max_seen) {
+    s.max_seen = now_ms;
+    s.have_time = true;
+  }
+  s.release(s.max_seen - s.options.max_lateness_ms);
+}
+
+void StreakDetector::flush() {
+  State& s = *state_;
+  if (s.have_time) s.release(s.max_seen);
+}
+
+std::vector<Transition> StreakDetector::take_transitions() {
+  std::vector<Transition> out;
+  out.swap(state_->out);
+  return out;
+}
+
+const StreakRule& StreakDetector::rule() const noexcept { return state_->rule; }
+const DetectorOptions& StreakDetector::options() const noexcept { return state_->options; }
+DetectorStats StreakDetector::stats() const { return state_->stats; }
+
+std::size_t StreakDetector::memory_usage() const {
+  const State& s = *state_;
+  return sizeof(State) + s.keys.size() * kNodeBytes + s.keys.bucket_count() * sizeof(void*) + s.key_heap_bytes +
+         alloc_size(s.heap.capacity() * sizeof(Pending)) + s.pending_heap_bytes;
+}
+
+std::size_t StreakDetector::memory_bound() const {
+  const State& s = *state_;
+  const auto n = static_cast<std::size_t>(s.rule.alarm().threshold);
+  const std::size_t id_bytes = alloc_size(s.options.max_event_id_bytes + 1);
+  const std::size_t key_bytes = alloc_size(s.options.max_key_bytes + 1);
+  const std::size_t per_key =
+      kNodeBytes + kBucketBytesPerKey + key_bytes + alloc_size(2 * n * sizeof(Failure)) + n * id_bytes;
+  const std::size_t buffered = s.options.max_buffered_events + 1;
+  return sizeof(State) + 64 + s.options.max_live_keys * per_key + alloc_size(2 * buffered * sizeof(Pending)) +
+         buffered * (key_bytes + id_bytes);
+}
+
+std::optional<KeySnapshot> StreakDetector::find_key(const std::vector<std::pair<std::string, std::string>>& key) const {
+  auto encoded = state_->impl->encode_key(key);
+  if (!encoded) return std::nullopt;
+  auto it = state_->keys.find(*encoded);
+  if (it == state_->keys.end()) return std::nullopt;
+  return state_->snapshot_of(it->second);
+}
+
+std::vector<KeySnapshot> StreakDetector::snapshot() const {
+  std::vector<KeySnapshot> out;
+  out.reserve(state_->keys.size());
+  for (const auto& [name, k] : state_->keys) out.push_back(state_->snapshot_of(k));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return out;
+}
+
+}  // namespace cwfilter::streak

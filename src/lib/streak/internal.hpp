@@ -1,0 +1,48 @@
+// Streak alarms: the compiled rule shared by the detector and the notification builder.
+#pragma once
+
+#include <cwfilter/streak.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cwfilter::streak {
+
+// A cheap, sound reject test run before a JSON pattern: literals that every matching event must
+// contain byte for byte. Sound only for messages without a backslash (then every decoded JSON
+// string is its raw bytes); a message with one always goes to the full matcher.
+struct Prefilter {
+  std::vector<std::string> literals;  // all must occur
+  bool may_match(std::string_view message) const noexcept;
+};
+Prefilter make_prefilter(const Pattern& pattern);
+
+struct StreakRule::Impl {
+  StreakAlarm alarm;
+  std::vector<GroupBySelector> group_by;  // resolved (default applied)
+  Pattern failure;
+  std::optional<Pattern> success;
+  Prefilter failure_prefilter, success_prefilter;
+  std::vector<FieldRef> refs;                                // every alternative, flattened
+  std::vector<std::pair<std::size_t, std::size_t>> items;   // per GroupBy item: [begin, end) in refs
+  bool has_json_refs = false;
+
+  // Hot path: classifies `message`; on failure/success writes the encoded key to `key`.
+  // Returns the kind; `status` is 0 ok, 1 unresolved, 2 too long (meaningful for failure/success).
+  EventClass::Kind classify_into(std::string_view message, std::size_t max_key_bytes, std::string& key,
+                                 int& status) const;
+  // (reference, value) pairs of an encoded key.
+  std::vector<std::pair<std::string, std::string>> decode_key(std::string_view encoded) const;
+  // Encodes (reference, value) pairs given by a caller; nullopt when they do not fit GroupBy.
+  std::optional<std::string> encode_key(const std::vector<std::pair<std::string, std::string>>& key) const;
+};
+
+// "userName=alice, sourceIPAddress=1.2.3.4": the last member name of a JSON selector, the name of
+// a $name field, "$3" for positions.
+std::string describe_key(const std::vector<std::pair<std::string, std::string>>& key);
+
+}  // namespace cwfilter::streak
