@@ -102,6 +102,10 @@ struct EvaluationOptions {
   // §7.5 (A5): AWS/DynamoDB alarms ignore missing data unless TreatMissingData is set
   // explicitly; true = always ignore (the API reference's reading).
   bool dynamodb_always_ignore = false;
+  // Render Evaluation::computed_reason / computed_reason_data on every evaluation. Off, they are
+  // only rendered when the stored reason changes (transitions, first evaluation): formatting
+  // is most of an evaluation's cost.
+  bool explain = false;
 };
 
 // Evaluation range R (number of period slots looked at) for an alarm (DECISIONS 15).
@@ -165,7 +169,8 @@ struct Evaluation {
   // EvaluateLowSampleCountPercentile=ignore on a low-sample datapoint).
   bool retained = false;
   // What this evaluation found, even when it did not change the stored state (useful to see
-  // why an alarm stays where it is). Empty reason when retained.
+  // why an alarm stays where it is). The texts are empty when retained, and when the stored
+  // reason did not change unless EvaluationOptions::explain is set.
   StateValue computed_state = StateValue::kInsufficientData;
   std::string computed_reason;
   std::string computed_reason_data;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace cwfilter::alarm {
 
@@ -106,10 +107,19 @@ std::string plural(int n, std::string_view word) {
 }
 std::string_view was_were(int n) { return n == 1 ? "was" : "were"; }
 
+// What the reason text says; rendered only when the text is needed (a transition, or
+// EvaluationOptions::explain), since formatting dominates a backtest's cost otherwise.
+struct ReasonSpec {
+  enum class Kind { kThreshold, kInsufficientData, kNoDatapoints } kind = Kind::kThreshold;
+  std::vector<int> listed;  // kThreshold: datapoints satisfying the new state, newest first
+  int fill = 0;             // kThreshold: filled missing datapoints; other kinds: the count
+  TreatMissingData treat = TreatMissingData::kMissing;
+};
+
 struct Decision {
   bool retained = false;
   StateValue state = StateValue::kInsufficientData;
-  std::string reason;
+  ReasonSpec reason;
   std::vector<int> used;          // real slots used, oldest first (recentDatapoints, startDate)
   std::vector<int> evaluated;     // slots, newest first (evaluatedDatapoints)
 };
@@ -213,8 +223,7 @@ Decision decide(const MetricAlarm& alarm, const std::vector<Slot>& slots, TreatM
                                                  [&](int i) { return slots[i].breaching; }));
     d.state = b >= m ? StateValue::kAlarm : StateValue::kOk;
     d.used = e;
-    d.reason = threshold_reason(alarm, slots, d.state, select(e, d.state == StateValue::kAlarm),
-                                0, treat);
+    d.reason = {ReasonSpec::Kind::kThreshold, select(e, d.state == StateValue::kAlarm), 0, treat};
     d.evaluated = deciding(e, {}, false, d.state);
     return d;
   }
@@ -225,17 +234,13 @@ Decision decide(const MetricAlarm& alarm, const std::vector<Slot>& slots, TreatM
       case TreatMissingData::kIgnore: d.retained = true; return d;
       case TreatMissingData::kMissing:
         d.state = StateValue::kInsufficientData;
-        d.reason = fmt::format("Insufficient Data: {} {} unknown.", plural(n, "datapoint"),
-                               was_were(n));
+        d.reason = {ReasonSpec::Kind::kInsufficientData, {}, n, treat};
         return d;
       case TreatMissingData::kBreaching:
       case TreatMissingData::kNotBreaching: {
         const bool breaching = treat == TreatMissingData::kBreaching;
         d.state = breaching ? StateValue::kAlarm : StateValue::kOk;
-        d.reason = fmt::format(
-            "Threshold Crossed: no datapoints were received for {} and {} {} treated as [{}].",
-            plural(n, "period"), plural(n, "missing datapoint"), was_were(n),
-            breaching ? "Breaching" : "NonBreaching");
+        d.reason = {ReasonSpec::Kind::kNoDatapoints, {}, n, treat};
         return d;
       }
     }
@@ -249,8 +254,7 @@ Decision decide(const MetricAlarm& alarm, const std::vector<Slot>& slots, TreatM
     const bool filled_breaching = treat == TreatMissingData::kBreaching;
     const int breaching_total = b + (filled_breaching ? f : 0);
     d.state = breaching_total >= m ? StateValue::kAlarm : StateValue::kOk;
-    d.reason = threshold_reason(alarm, slots, d.state,
-                                select(real, d.state == StateValue::kAlarm), f, treat);
+    d.reason = {ReasonSpec::Kind::kThreshold, select(real, d.state == StateValue::kAlarm), f, treat};
     d.evaluated = deciding(real, newest_missing(f), filled_breaching, d.state);
     return d;
   }
@@ -258,8 +262,7 @@ Decision decide(const MetricAlarm& alarm, const std::vector<Slot>& slots, TreatM
   const bool any_ok = b < static_cast<int>(real.size());
   if (b >= m || any_ok) {
     d.state = b >= m ? StateValue::kAlarm : StateValue::kOk;
-    d.reason = threshold_reason(alarm, slots, d.state,
-                                select(real, d.state == StateValue::kAlarm), 0, treat);
+    d.reason = {ReasonSpec::Kind::kThreshold, select(real, d.state == StateValue::kAlarm), 0, treat};
     d.evaluated = deciding(real, {}, false, d.state);
     return d;
   }
@@ -291,20 +294,37 @@ Decision decide(const MetricAlarm& alarm, const std::vector<Slot>& slots, TreatM
   }
   if (premature) {
     d.state = StateValue::kAlarm;
-    d.reason = threshold_reason(alarm, slots, d.state, select(real, true), 0, treat);
+    d.reason = {ReasonSpec::Kind::kThreshold, select(real, true), 0, treat};
     d.evaluated = newest_first(real);
     return d;
   }
   if (localstack_ok) {
     d.state = StateValue::kOk;
-    d.reason = threshold_reason(alarm, slots, d.state, {}, 0, treat);
+    d.reason = {ReasonSpec::Kind::kThreshold, {}, 0, treat};
     d.evaluated = {};
     return d;
   }
   d.state = StateValue::kInsufficientData;
-  d.reason = fmt::format("Insufficient Data: {} {} unknown.", plural(f, "datapoint"), was_were(f));
+  d.reason = {ReasonSpec::Kind::kInsufficientData, {}, f, treat};
   d.evaluated = newest_slots(n);
   return d;
+}
+
+std::string render_reason(const MetricAlarm& alarm, const std::vector<Slot>& slots,
+                          const Decision& d) {
+  const ReasonSpec& r = d.reason;
+  switch (r.kind) {
+    case ReasonSpec::Kind::kInsufficientData:
+      return fmt::format("Insufficient Data: {} {} unknown.", plural(r.fill, "datapoint"),
+                         was_were(r.fill));
+    case ReasonSpec::Kind::kNoDatapoints:
+      return fmt::format(
+          "Threshold Crossed: no datapoints were received for {} and {} {} treated as [{}].",
+          plural(r.fill, "period"), plural(r.fill, "missing datapoint"), was_were(r.fill),
+          r.treat == TreatMissingData::kBreaching ? "Breaching" : "NonBreaching");
+    case ReasonSpec::Kind::kThreshold: break;
+  }
+  return threshold_reason(alarm, slots, d.state, r.listed, r.fill, r.treat);
 }
 
 // §9.2 StateReasonData.
@@ -412,8 +432,12 @@ Evaluation evaluate(const MetricAlarm& alarm, const AlarmState& current, std::in
     return ev;
   }
   ev.computed_state = d.state;
-  ev.computed_reason = std::move(d.reason);
-  ev.computed_reason_data = reason_data(alarm, slots, d, at_ms);
+  const bool refresh = d.state == current.value &&
+                       (current.reason.empty() || current.reason == kInitialReason);
+  if (d.state != current.value || refresh || options.explain) {
+    ev.computed_reason = render_reason(alarm, slots, d);
+    ev.computed_reason_data = reason_data(alarm, slots, d, at_ms);
+  }
 
   if (d.state != current.value) {
     ev.transition = true;
@@ -437,7 +461,7 @@ Evaluation evaluate(const MetricAlarm& alarm, const AlarmState& current, std::in
         case StateValue::kInsufficientData: ev.actions = alarm.insufficient_data_actions; break;
       }
     }
-  } else if (current.reason.empty() || current.reason == kInitialReason) {
+  } else if (refresh) {
     // The first evaluation of a new alarm replaces "Unchecked: Initial alarm creation" even when
     // it stays INSUFFICIENT_DATA (observed 2024: "Insufficient Data: 1 datapoint was unknown."
     // with the evaluation's queryDate). Not a transition: no history, no actions.
@@ -467,8 +491,17 @@ std::vector<Evaluation> backtest_at(const MetricAlarm& alarm, AlarmState initial
   std::vector<Evaluation> out;
   out.reserve(at_ms.size());
   AlarmState state = std::move(initial);
+  // Successive instants share all but one bucket (per-minute ticks, P = 60 s) or most of them:
+  // each bucket is read from the source once. Valid because the period is fixed here.
+  std::unordered_map<std::int64_t, std::optional<BucketDatapoint>> cache;
+  const DatapointSource cached = [&](std::int64_t start, std::int64_t end) {
+    if (cache.size() > 65536) cache.clear();
+    auto [it, inserted] = cache.try_emplace(start);
+    if (inserted) it->second = source(start, end);
+    return it->second;
+  };
   for (const std::int64_t t : at_ms) {
-    out.push_back(evaluate(alarm, state, t, source, options));
+    out.push_back(evaluate(alarm, state, t, cached, options));
     state = out.back().state;
   }
   return out;
