@@ -666,3 +666,18 @@ TEST_CASE("many distinct values in one cell keep an exact multiset", "[metrics]"
   CHECK(d->values->front().count == 2 * want.front().count);
   CHECK(d->sample_count == 2 * a->sample_count);
 }
+
+TEST_CASE("option: statistic sets never carry ranks (literal DECISIONS 19)", "[metrics]") {
+  MetricStoreOptions strict;
+  strict.qualifying_statistic_sets_have_ranks = false;
+  MetricStore s(strict);
+  REQUIRE(s.add_statistic_set(kKey, StandardUnit::kNone, kT0, {3, 15, 5, 5}).ok());
+  auto a = s.query(kKey, std::nullopt, kT0, kT0 + kMin);
+  REQUIRE(a);
+  CHECK_FALSE(a->values);
+  CHECK(a->sum == 15);
+  CHECK_FALSE(compute(parse_statistic("p50").value(), *a));
+  MetricStore lenient;
+  REQUIRE(lenient.add_statistic_set(kKey, StandardUnit::kNone, kT0, {3, 15, 5, 5}).ok());
+  CHECK(compute(parse_statistic("p50").value(), *lenient.query(kKey, std::nullopt, kT0, kT0 + kMin)) == 5.0);
+}

@@ -321,6 +321,7 @@ std::optional<double> compute(const Statistic& st, const Aggregate& agg) {
   for (const auto& vc : values) n += vc.count;
   switch (st.kind) {
     case K::kPercentile:
+      if (!st.upper || !st.upper->percent) return std::nullopt;
       return value_at_rank(values, std::max<std::uint64_t>(1, ceil_rank(st.upper->percent_e10, n)));
     case K::kPercentileRank: {
       std::uint64_t k = 0;

@@ -155,8 +155,8 @@ struct Cell {
     maximum = std::max(maximum, v);
     mark_not_raw();
   }
-  void add_set(const StatisticSet& s) {
-    if (qualifies_for_percentiles(s)) {
+  void add_set(const StatisticSet& s, bool qualifying_sets_have_ranks) {
+    if (qualifying_sets_have_ranks && qualifies_for_percentiles(s)) {
       add_raw(normalize_zero(s.minimum), static_cast<std::uint64_t>(s.sample_count));
       return;
     }
@@ -345,7 +345,7 @@ Result<AddOutcome, Error> MetricStore::add_statistic_set(const MetricKey& key, S
   if (auto e = check_resolution(storage_resolution)) return *e;
   Cell* cell = impl_->cell_for(key, unit, timestamp_ms, storage_resolution);
   if (!cell) return AddOutcome::kExpired;
-  cell->add_set(set);
+  cell->add_set(set, impl_->options.qualifying_statistic_sets_have_ranks);
   impl_->maybe_sweep(false);
   return AddOutcome::kStored;
 }
