@@ -35,6 +35,8 @@ def spark_context():
             .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"))
     sc = SparkContext(conf=conf)
     sc.setLogLevel("ERROR")
+    # The workers unpickle the example's functions by module name.
+    sc.addPyFile(str(REPO / "examples" / "pyspark" / "failed_logins.py"))
     yield sc
     sc.stop()
 
