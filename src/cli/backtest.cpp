@@ -266,7 +266,7 @@ void register_backtest(CLI::App& app) {
       "Output: one JSON object per evaluation and line: {AlarmName, Timestamp, StateValue,\n"
       "StateReason, StateReasonData, Transition}. With --summary: one line per alarm instead,\n"
       "{AlarmName, Evaluations, Transitions, TimesInAlarm, SecondsInAlarm}.\n"
-      "Exit status: 0 on success, 1 on invalid input, 2 on usage errors.");
+      "Exit status: 0 on success, 1 on invalid input, 2 on usage errors.\n");
   cmd->add_option("--alarm", args->alarm, "file://A: PutMetricAlarm JSON or DescribeAlarms output")
       ->required();
   cmd->add_option("--metric-data", args->metric_data,
