@@ -667,7 +667,7 @@ TEST_CASE("many distinct values in one cell keep an exact multiset", "[metrics]"
   CHECK(d->sample_count == 2 * a->sample_count);
 }
 
-TEST_CASE("option: statistic sets never carry ranks (literal DECISIONS 19)", "[metrics]") {
+TEST_CASE("default: statistic sets never carry ranks (DECISIONS 19); option: qualifying ones do", "[metrics]") {
   MetricStoreOptions strict;
   strict.qualifying_statistic_sets_have_ranks = false;
   MetricStore s(strict);
@@ -677,7 +677,9 @@ TEST_CASE("option: statistic sets never carry ranks (literal DECISIONS 19)", "[m
   CHECK_FALSE(a->values);
   CHECK(a->sum == 15);
   CHECK_FALSE(compute(parse_statistic("p50").value(), *a));
-  MetricStore lenient;
+  MetricStoreOptions qualifying;
+  qualifying.qualifying_statistic_sets_have_ranks = true;
+  MetricStore lenient(qualifying);
   REQUIRE(lenient.add_statistic_set(kKey, StandardUnit::kNone, kT0, {3, 15, 5, 5}).ok());
   CHECK(compute(parse_statistic("p50").value(), *lenient.query(kKey, std::nullopt, kT0, kT0 + kMin)) == 5.0);
 }

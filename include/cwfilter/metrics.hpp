@@ -186,10 +186,10 @@ struct Aggregate {
 struct MetricStoreOptions {
   // See "Retention" above. 15 days by default.
   std::int64_t retention_ms = 15LL * 24 * 3600 * 1000;
-  // alarms.md §2.2: a qualifying StatisticSet counts as SampleCount raw samples of its Minimum,
-  // so percentiles stay available. false = the stricter literal reading of DECISIONS 19 ("a
-  // bucket fed only by statistic sets has no percentile"): every statistic set removes ranks.
-  bool qualifying_statistic_sets_have_ranks = true;
+  // DECISIONS 19 (which overrides alarms.md §2.2): "a bucket fed only by statistic sets has no
+  // percentile", so by default every statistic set removes ranks from its cell. true = alarms.md
+  // §2.2's reading: a qualifying StatisticSet counts as SampleCount raw samples of its Minimum.
+  bool qualifying_statistic_sets_have_ranks = false;
 };
 
 enum class AddOutcome {

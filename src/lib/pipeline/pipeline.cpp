@@ -1,0 +1,439 @@
+// The replay pipeline (issue 6). Event time drives everything: every log event goes through the
+// metric filters of its log group into the metric store, and every alarm is evaluated at each of
+// its scheduled instants once the watermark (newest event time minus the allowed lateness) has
+// passed it, so out-of-order records within the lateness give exactly the in-order result.
+#include <cwfilter/pipeline.hpp>
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <climits>
+#include <set>
+#include <tuple>
+
+namespace cwfilter {
+
+namespace {
+
+std::string to_json(const rapidjson::Value& v) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  v.Accept(w);
+  return b.GetString();
+}
+
+bool is_sns_arn(std::string_view arn) {
+  // arn:<partition>:sns:<region>:<account>:<topic>
+  std::size_t a = arn.find(':'), b = a == std::string_view::npos ? a : arn.find(':', a + 1);
+  return arn.rfind("arn:", 0) == 0 && b != std::string_view::npos && arn.substr(b + 1, 4) == "sns:";
+}
+
+std::int64_t floor_to(std::int64_t t, std::int64_t step) { return t - (((t % step) + step) % step); }
+
+std::string describe_unit(StandardUnit u) {
+  return u == StandardUnit::kNone ? "None (no unit)" : std::string(to_string(u));
+}
+
+}  // namespace
+
+Result<PipelineConfig, Error> parse_pipeline_config(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) return Error{fmt::format("config: not valid JSON (offset {})", doc.GetErrorOffset())};
+  if (!doc.IsObject()) return Error{"config: expected a JSON object with metricFilters, metricAlarms, subscriptions"};
+  PipelineConfig cfg;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    std::string key(it->name.GetString(), it->name.GetStringLength());
+    const rapidjson::Value& v = it->value;
+    if (key == "metricFilters") {
+      auto f = parse_metric_filters(to_json(v));
+      if (!f.ok()) return Error{"config: " + f.error().message};
+      cfg.metric_filters = std::move(f.value());
+    } else if (key == "metricAlarms") {
+      if (!v.IsArray()) return Error{"config: metricAlarms must be a list of MetricAlarm objects"};
+      auto a = alarm::parse_alarms_json(to_json(v));
+      if (!a.ok()) return Error{"config: metricAlarms: " + a.error().message};
+      cfg.metric_alarms = std::move(a.value());
+    } else if (key == "subscriptions") {
+      auto s = parse_subscriptions(to_json(v));
+      if (!s.ok()) return Error{"config: subscriptions: " + s.error().message};
+      cfg.subscriptions = std::move(s.value());
+    } else if (key == "smtp") {
+      auto s = parse_smtp_config(to_json(v));
+      if (!s.ok()) return Error{"config: smtp: " + s.error().message};
+      cfg.smtp = std::move(s.value());
+    } else if (key == "streakAlarms") {
+      if (!v.IsArray()) return Error{"config: streakAlarms must be a list"};
+      cfg.streak_alarms_json = to_json(v);
+    } else if (key == "Comment" || key == "comment" || key == "$schema") {
+      // documentation keys
+    } else {
+      return Error{fmt::format("config: unknown section \"{}\" (expected metricFilters, metricAlarms, "
+                               "subscriptions, smtp, streakAlarms)", key)};
+    }
+  }
+  return cfg;
+}
+
+// ---- the pipeline -----------------------------------------------------------------------------
+
+struct Pipeline::Impl {
+  PipelineOptions options;
+  NotificationHandler on_notification;
+  std::string log_group;
+  std::vector<MetricFilter> filters;
+  struct AlarmSlot {
+    alarm::AlarmEvaluator evaluator;
+    alarm::DatapointSource source;
+    std::int64_t interval_ms = 60000;
+    std::int64_t reach_ms = 0;  // how far back one evaluation reads
+    std::optional<std::int64_t> next_tick;
+  };
+  std::vector<AlarmSlot> alarms;
+  MetricStore store;
+  std::vector<std::string> warnings;
+  PipelineSummary summary;
+
+  std::optional<std::int64_t> first_event_ms, last_event_ms, max_event_ms;
+  std::int64_t evaluated_through = LLONG_MIN;  // every tick <= this has been evaluated
+  std::int64_t max_reach_ms = 0;
+
+  // Compact journal of published datapoints, for save_state(): (series, minute cell, value) ->
+  // count. Pruned to what an alarm can still read.
+  struct JournalKey {
+    std::string ns, name;
+    std::vector<Dimension> dims;
+    StandardUnit unit;
+    std::int64_t cell_ms;
+    double value;
+    bool operator<(const JournalKey& o) const {
+      return std::make_tuple(ns, name, dims_key(), unit, cell_ms, value) <
+             std::make_tuple(o.ns, o.name, o.dims_key(), o.unit, o.cell_ms, o.value);
+    }
+    std::string dims_key() const {
+      std::string k;
+      for (const auto& d : dims) k += d.name + '\x1f' + d.value + '\x1e';
+      return k;
+    }
+  };
+  std::map<JournalKey, std::uint64_t> journal;
+
+  Impl(PipelineOptions o, NotificationHandler h) : options(std::move(o)), on_notification(std::move(h)), store(options.store) {}
+
+  void publish(const MetricFilterDatapoint& dp) {
+    (void)store.add_value(dp.key, dp.unit, dp.timestamp_ms, dp.value);
+    JournalKey k{dp.key.metric_namespace(), dp.key.metric_name(), dp.key.dimensions(), dp.unit,
+                 floor_to(dp.timestamp_ms, 60000), dp.value};
+    ++journal[k];
+  }
+
+  void evaluate_through(std::int64_t t) {
+    if (t <= evaluated_through) return;
+    for (std::size_t i = 0; i < alarms.size(); ++i) {
+      AlarmSlot& slot = alarms[i];
+      if (!slot.next_tick) continue;
+      while (*slot.next_tick <= t) {
+        evaluate_one(i, *slot.next_tick);
+        *slot.next_tick += slot.interval_ms;
+      }
+    }
+    evaluated_through = t;
+    prune_journal();
+  }
+
+  void evaluate_one(std::size_t index, std::int64_t tick) {
+    AlarmSlot& slot = alarms[index];
+    alarm::Evaluation ev = slot.evaluator.evaluate(tick, slot.source);
+    AlarmSummary& s = summary.alarms[index];
+    ++s.evaluations;
+    s.final_state = std::string(alarm::to_string(slot.evaluator.state().value));
+    if (!ev.transition) return;
+    ++s.transitions;
+    ++s.transitions_to[std::string(alarm::to_string(ev.state.value))];
+    for (const auto& arn : ev.actions)
+      if (!is_sns_arn(arn)) ++summary.non_sns_actions;
+    for (const auto& sns : alarm::sns_notifications(slot.evaluator.alarm(), ev, options.notification)) {
+      ++s.notifications;
+      ++summary.notifications;
+      if (on_notification)
+        on_notification(PipelineNotification{slot.evaluator.alarm().alarm_name, ev.state.value, tick, make_notification(sns)});
+    }
+  }
+
+  void prune_journal() {
+    if (evaluated_through == LLONG_MIN) return;
+    std::int64_t keep_from = evaluated_through - max_reach_ms - 60000;
+    for (auto it = journal.begin(); it != journal.end();) {
+      if (it->first.cell_ms < keep_from) it = journal.erase(it);
+      else ++it;
+    }
+  }
+
+  void start_clock(std::int64_t ts) {
+    for (auto& slot : alarms)
+      if (!slot.next_tick) slot.next_tick = alarm::scheduled_instant(slot.evaluator.alarm(), ts);
+  }
+};
+
+Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pipeline::Pipeline(Pipeline&&) noexcept = default;
+Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
+Pipeline::~Pipeline() = default;
+
+Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions options,
+                                         NotificationHandler on_notification) {
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(on_notification));
+  Impl& p = *impl;
+
+  // Which log group the events belong to.
+  std::set<std::string> groups;
+  for (const auto& f : config.metric_filters) groups.insert(f.log_group_name);
+  if (!p.options.log_group.empty()) {
+    p.log_group = p.options.log_group;
+    if (!config.metric_filters.empty() && !groups.count(p.log_group))
+      p.warnings.push_back(fmt::format("no metric filter belongs to log group \"{}\"", p.log_group));
+  } else if (groups.size() == 1) {
+    p.log_group = *groups.begin();
+  } else if (groups.size() > 1) {
+    std::string list;
+    for (const auto& g : groups) list += (list.empty() ? "" : ", ") + g;
+    return Error{fmt::format("the metric filters name {} log groups ({}); say which one the input belongs to "
+                             "with --log-group", groups.size(), list)};
+  }
+
+  for (const auto& def : config.metric_filters) {
+    if (def.log_group_name != p.log_group) continue;
+    auto f = MetricFilter::create(def);
+    if (!f.ok()) return Error{fmt::format("metric filter \"{}\": {}", def.filter_name, f.error().message)};
+    p.summary.filters.push_back(FilterSummary{def.filter_name});
+    p.filters.push_back(std::move(f.value()));
+  }
+
+  for (auto& a : config.metric_alarms) {
+    // What the filters of this log group publish, for the checks below.
+    std::vector<const MetricFilter*> publishers;
+    for (const auto& f : p.filters)
+      if (f.transformation().metric_namespace == a.metric_namespace && f.transformation().metric_name == a.metric_name)
+        publishers.push_back(&f);
+    if (publishers.empty()) {
+      p.warnings.push_back(fmt::format("alarm \"{}\" watches {}/{}, which no metric filter of log group \"{}\" "
+                                       "publishes: it can only see data put there otherwise",
+                                       a.alarm_name, a.metric_namespace, a.metric_name, p.log_group));
+    } else {
+      std::set<std::string> alarm_dims;
+      for (const auto& d : a.dimensions) alarm_dims.insert(d.name);
+      for (const MetricFilter* f : publishers) {
+        if (a.unit && *a.unit != f->transformation().unit) {
+          p.warnings.push_back(fmt::format(
+              "unit mismatch: alarm \"{}\" reads {}/{} with Unit {}, but metric filter \"{}\" publishes it with Unit "
+              "{}. CloudWatch aggregates each unit separately, so this alarm never sees the filter's data and stays "
+              "in INSUFFICIENT_DATA (alarms.md §4). Set \"unit\": \"{}\" on the metric transformation, or remove "
+              "Unit from the alarm.",
+              a.alarm_name, a.metric_namespace, a.metric_name, to_string(*a.unit), f->filter_name(),
+              describe_unit(f->transformation().unit), to_string(*a.unit)));
+        }
+        std::set<std::string> filter_dims;
+        for (const auto& d : f->transformation().dimensions) filter_dims.insert(d.first);
+        if (alarm_dims != filter_dims && !(alarm_dims.empty() && filter_dims.empty())) {
+          p.warnings.push_back(fmt::format(
+              "alarm \"{}\" names dimensions {{{}}} but metric filter \"{}\" publishes {{{}}}: a metric is identified "
+              "by its exact dimensions, so the alarm only sees datapoints whose dimensions are exactly its own",
+              a.alarm_name, fmt::join(alarm_dims, ", "), f->filter_name(), fmt::join(filter_dims, ", ")));
+        }
+      }
+    }
+    Impl::AlarmSlot slot{alarm::AlarmEvaluator(a, alarm::AlarmState::initial(0), p.options.evaluation), {},
+                         alarm::evaluation_interval_ms(a), 0, std::nullopt};
+    slot.reach_ms = static_cast<std::int64_t>(alarm::evaluation_range(a, p.options.evaluation)) * a.period * 1000LL;
+    p.max_reach_ms = std::max(p.max_reach_ms, slot.reach_ms);
+    p.summary.alarms.push_back(AlarmSummary{a.alarm_name});
+    p.summary.alarms.back().final_state = "INSUFFICIENT_DATA";
+    p.alarms.push_back(std::move(slot));
+  }
+  // Sources point into the store, which lives in the heap-allocated Impl: stable from here on.
+  for (auto& slot : p.alarms) slot.source = alarm::store_source(p.store, slot.evaluator.alarm());
+  return Pipeline(std::move(impl));
+}
+
+const std::vector<std::string>& Pipeline::warnings() const noexcept { return impl_->warnings; }
+const std::string& Pipeline::log_group() const noexcept { return impl_->log_group; }
+const PipelineSummary& Pipeline::summary() const noexcept { return impl_->summary; }
+const MetricStore& Pipeline::store() const noexcept { return impl_->store; }
+
+std::vector<std::pair<std::string, alarm::AlarmState>> Pipeline::alarm_states() const {
+  std::vector<std::pair<std::string, alarm::AlarmState>> out;
+  for (const auto& s : impl_->alarms) out.emplace_back(s.evaluator.alarm().alarm_name, s.evaluator.state());
+  return out;
+}
+
+void Pipeline::add(const LogEvent& e) {
+  Impl& p = *impl_;
+  if (!e.log_group.empty() && !p.log_group.empty() && e.log_group != p.log_group) {
+    ++p.summary.events_other_log_group;
+    return;
+  }
+  if ((p.options.from_ms && e.timestamp_ms < *p.options.from_ms) ||
+      (p.options.until_ms && e.timestamp_ms >= *p.options.until_ms)) {
+    ++p.summary.events_skipped_time;
+    return;
+  }
+  ++p.summary.events;
+  if (!p.first_event_ms) {
+    p.first_event_ms = e.timestamp_ms;
+    p.start_clock(p.options.from_ms ? std::min(*p.options.from_ms, e.timestamp_ms) : e.timestamp_ms);
+  }
+  // Data for a bucket that was already evaluated arrives too late to change that evaluation (as
+  // with CloudWatch); it still lands in its bucket for later evaluations.
+  if (e.timestamp_ms < p.evaluated_through) ++p.summary.events_late;
+  p.last_event_ms = e.timestamp_ms;
+  for (std::size_t i = 0; i < p.filters.size(); ++i) {
+    MetricFilterOutcome out = p.filters[i].evaluate(e.message, e.timestamp_ms);
+    FilterSummary& s = p.summary.filters[i];
+    ++s.events;
+    s.matches += out.matched;
+    if (!out.skipped_reason.empty()) ++s.values_skipped;
+    if (out.datapoint) {
+      ++s.datapoints;
+      s.default_datapoints += out.datapoint->is_default;
+      p.publish(*out.datapoint);
+    }
+  }
+  if (!p.max_event_ms || e.timestamp_ms > *p.max_event_ms) {
+    p.max_event_ms = e.timestamp_ms;
+    p.evaluate_through(*p.max_event_ms - p.options.max_lateness_ms);
+  }
+}
+
+void Pipeline::advance_to(std::int64_t now_ms) {
+  Impl& p = *impl_;
+  if (!p.first_event_ms) p.start_clock(now_ms);
+  p.evaluate_through(now_ms - p.options.max_lateness_ms);
+}
+
+void Pipeline::finish() {
+  Impl& p = *impl_;
+  std::int64_t until;
+  if (p.options.until_ms) until = *p.options.until_ms;
+  else if (p.max_event_ms) until = *p.max_event_ms + p.max_reach_ms;
+  else return;  // no event, no explicit end: nothing to evaluate
+  if (!p.first_event_ms) p.start_clock(p.options.from_ms.value_or(until));
+  p.evaluate_through(until);
+}
+
+std::string Pipeline::save_state() const {
+  const Impl& p = *impl_;
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  w.Key("version");
+  w.Int(1);
+  w.Key("evaluatedThrough");
+  w.Int64(p.evaluated_through);
+  if (p.first_event_ms) { w.Key("firstEvent"); w.Int64(*p.first_event_ms); }
+  if (p.max_event_ms) { w.Key("maxEvent"); w.Int64(*p.max_event_ms); }
+  if (p.last_event_ms) { w.Key("lastEvent"); w.Int64(*p.last_event_ms); }
+  w.Key("alarms");
+  w.StartArray();
+  for (std::size_t i = 0; i < p.alarms.size(); ++i) {
+    const auto& slot = p.alarms[i];
+    const auto& st = slot.evaluator.state();
+    const auto& sum = p.summary.alarms[i];
+    w.StartObject();
+    w.Key("AlarmName"); w.String(slot.evaluator.alarm().alarm_name.c_str());
+    w.Key("StateValue"); w.String(std::string(alarm::to_string(st.value)).c_str());
+    w.Key("StateReason"); w.String(st.reason.c_str());
+    w.Key("StateReasonData"); w.String(st.reason_data.c_str());
+    w.Key("StateUpdated"); w.Int64(st.updated_ms);
+    w.Key("StateTransitioned"); w.Int64(st.transitioned_ms);
+    if (slot.next_tick) { w.Key("nextTick"); w.Int64(*slot.next_tick); }
+    w.Key("evaluations"); w.Uint64(sum.evaluations);
+    w.Key("transitions"); w.Uint64(sum.transitions);
+    w.Key("notifications"); w.Uint64(sum.notifications);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("datapoints");
+  w.StartArray();
+  for (const auto& [k, count] : p.journal) {
+    w.StartObject();
+    w.Key("ns"); w.String(k.ns.c_str());
+    w.Key("name"); w.String(k.name.c_str());
+    w.Key("dims");
+    w.StartArray();
+    for (const auto& d : k.dims) { w.String(d.name.c_str()); w.String(d.value.c_str()); }
+    w.EndArray();
+    w.Key("unit"); w.String(std::string(to_string(k.unit)).c_str());
+    w.Key("t"); w.Int64(k.cell_ms);
+    w.Key("v"); w.Double(k.value);
+    w.Key("n"); w.Uint64(count);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return b.GetString();
+}
+
+Result<bool, Error> Pipeline::restore_state(std::string_view text) {
+  Impl& p = *impl_;
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1)
+    return Error{"state file: not a cwfilter state (version 1)"};
+  auto i64 = [](const rapidjson::Value& o, const char* k) -> std::optional<std::int64_t> {
+    auto it = o.FindMember(k);
+    if (it == o.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+    return it->value.GetInt64();
+  };
+  p.evaluated_through = i64(d, "evaluatedThrough").value_or(LLONG_MIN);
+  p.first_event_ms = i64(d, "firstEvent");
+  p.max_event_ms = i64(d, "maxEvent");
+  p.last_event_ms = i64(d, "lastEvent");
+  if (d.HasMember("alarms") && d["alarms"].IsArray()) {
+    for (const auto& a : d["alarms"].GetArray()) {
+      if (!a.IsObject() || !a.HasMember("AlarmName") || !a["AlarmName"].IsString()) continue;
+      std::string name = a["AlarmName"].GetString();
+      for (std::size_t i = 0; i < p.alarms.size(); ++i) {
+        auto& slot = p.alarms[i];
+        if (slot.evaluator.alarm().alarm_name != name) continue;
+        alarm::AlarmState st;
+        auto sv = alarm::parse_state_value(a["StateValue"].GetString());
+        if (!sv.ok()) return Error{"state file: " + sv.error().message};
+        st.value = sv.value();
+        st.reason = a["StateReason"].GetString();
+        st.reason_data = a["StateReasonData"].GetString();
+        st.updated_ms = i64(a, "StateUpdated").value_or(0);
+        st.transitioned_ms = i64(a, "StateTransitioned").value_or(0);
+        slot.evaluator = alarm::AlarmEvaluator(slot.evaluator.alarm(), st, p.options.evaluation);
+        slot.next_tick = i64(a, "nextTick");
+        auto& sum = p.summary.alarms[i];
+        sum.evaluations = a.HasMember("evaluations") ? a["evaluations"].GetUint64() : 0;
+        sum.transitions = a.HasMember("transitions") ? a["transitions"].GetUint64() : 0;
+        sum.notifications = a.HasMember("notifications") ? a["notifications"].GetUint64() : 0;
+        sum.final_state = std::string(alarm::to_string(st.value));
+      }
+    }
+  }
+  if (d.HasMember("datapoints") && d["datapoints"].IsArray()) {
+    for (const auto& dp : d["datapoints"].GetArray()) {
+      std::vector<Dimension> dims;
+      const auto& arr = dp["dims"];
+      for (rapidjson::SizeType i = 0; i + 1 < arr.Size(); i += 2) dims.push_back({arr[i].GetString(), arr[i + 1].GetString()});
+      auto unit = parse_standard_unit(dp["unit"].GetString());
+      if (!unit.ok()) return Error{"state file: " + unit.error().message};
+      MetricKey key(dp["ns"].GetString(), dp["name"].GetString(), dims);
+      double v = dp["v"].GetDouble();
+      std::uint64_t n = dp["n"].GetUint64();
+      double value_list[1] = {v};
+      double counts[1] = {static_cast<double>(n)};
+      (void)p.store.add_values(key, unit.value(), dp["t"].GetInt64(), value_list, counts);
+      Impl::JournalKey jk{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), dp["t"].GetInt64(), v};
+      p.journal[jk] += n;
+    }
+  }
+  return true;
+}
+
+}  // namespace cwfilter
