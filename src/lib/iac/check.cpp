@@ -20,6 +20,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace cwfilter::iac {
 
@@ -573,6 +574,14 @@ class Checker {
   Report finish() {
     if (options_.lint)
       for (const auto& [group, docs] : groups_) cross_check(docs);
+    // Files in the order read, then by position (findings of one file were produced by kind).
+    std::map<std::string, std::size_t> order;
+    for (std::size_t i = 0; i < report_.files.size(); ++i) order.emplace(report_.files[i], i);
+    std::stable_sort(report_.findings.begin(), report_.findings.end(), [&](const Finding& a, const Finding& b) {
+      auto oa = order.count(a.location.file) ? order[a.location.file] : 0;
+      auto ob = order.count(b.location.file) ? order[b.location.file] : 0;
+      return std::tie(oa, a.location.line, a.location.column) < std::tie(ob, b.location.line, b.location.column);
+    });
     return std::move(report_);
   }
 
@@ -733,7 +742,8 @@ class Checker {
           auto fns = scalar(f->fields.count("metricNamespace") ? f->fields.at("metricNamespace") : nullptr);
           auto fname = scalar(f->fields.count("metricName") ? f->fields.at("metricName") : nullptr);
           if (!fns || !fname) {
-            maybe = true;  // built by an intrinsic: could be this metric
+            // Built by an intrinsic: could be this metric, unless the part that is known differs.
+            if ((!fns || *fns == *ns) && (!fname || *fname == *name)) maybe = true;
             continue;
           }
           if (*fns == *ns && *fname == *name) publishing.push_back(f);

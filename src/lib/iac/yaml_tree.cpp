@@ -69,6 +69,48 @@ bool map_quoted(std::string_view src, std::size_t pos, const LineIndex& index, c
   return true;
 }
 
+// Multi-line plain scalars and block scalars (| and >): align the value with the source, one
+// character at a time; a line break of the source stands for the '\n' or ' ' it folds into, and
+// the indentation after it is skipped. Accepted only if every character is accounted for.
+bool map_multiline(std::string_view src, std::size_t pos, const LineIndex& index, const std::string& text,
+                   bool block, std::vector<Pos>& out) {
+  std::size_t i = pos;
+  std::size_t indent = std::string_view::npos;  // block scalars: the content's indentation
+  auto skip_indent = [&] {
+    std::size_t n = 0;
+    while (i < src.size() && (src[i] == ' ' || (!block && src[i] == '\t')) && n < indent) {
+      ++i;
+      ++n;
+    }
+  };
+  if (block) {
+    std::size_t nl = src.find('\n', pos);
+    if (nl == std::string_view::npos) return false;
+    i = nl + 1;
+    std::size_t n = 0;
+    while (i + n < src.size() && src[i + n] == ' ') ++n;
+    indent = n;
+    skip_indent();
+  }
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    const char c = text[k];
+    if (i >= src.size()) return false;
+    if (src[i] == c && c != '\n') {
+      out.push_back(index.at(i++));
+      continue;
+    }
+    if ((c == ' ' || c == '\n') && (src[i] == '\n' || src[i] == '\r')) {
+      if (src[i] == '\r') ++i;
+      out.push_back(index.at(i++));
+      skip_indent();
+      continue;
+    }
+    return false;
+  }
+  out.push_back(index.at(i));
+  return true;
+}
+
 Node convert(const YAML::Node& y, std::string_view src, const LineIndex& index, int depth) {
   Node n;
   const YAML::Mark m = y.Mark();
@@ -95,8 +137,12 @@ Node convert(const YAML::Node& y, std::string_view src, const LineIndex& index, 
         bool ok = false;
         if (c == '"' || c == '\'') ok = map_quoted(src, pos, index, n.text, n.char_pos);
         else if (c != '|' && c != '>') ok = map_plain(src, pos, index, n.text, n.char_pos);
+        if (!ok && c != '"' && c != '\'') {
+          n.char_pos.clear();
+          ok = map_multiline(src, pos, index, n.text, c == '|' || c == '>', n.char_pos);
+        }
         if (!ok) n.char_pos.clear();
-        else n.pos = n.char_pos.empty() ? n.pos : index.at(pos);
+        else if (c != '|' && c != '>') n.pos = index.at(pos);
       }
       break;
     }
