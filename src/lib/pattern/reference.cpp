@@ -96,7 +96,9 @@ struct Pair {
   const rapidjson::Value* lexical; // same node, numbers kept as strings
 };
 
+// Nesting depth counts containers only (`{"a":1}` is 1 deep, `{"a":[1]}` 2), as JsonEvent does.
 std::size_t depth_of(const rapidjson::Value& v, std::size_t limit, std::size_t d = 1) {
+  if (!v.IsObject() && !v.IsArray()) return d - 1;
   if (d > limit) return d;
   std::size_t m = d;
   if (v.IsObject())
