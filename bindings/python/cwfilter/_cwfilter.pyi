@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Union
 
 Message = Union[str, bytes, bytearray, memoryview]
@@ -176,6 +176,57 @@ class MetricStore:
     def __copy__(self) -> MetricStore: ...
     def __deepcopy__(self, memo: Any) -> MetricStore: ...
 
+# ---- metric filters ------------------------------------------------------------------------
+
+class Datapoint:
+    """One datapoint published by a metric filter."""
+    @property
+    def key(self) -> MetricKey: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def is_default(self) -> bool:
+        """True for the defaultValue published for a non-matching event."""
+
+class MetricFilterOutcome:
+    """What a metric filter did with one event."""
+    @property
+    def matched(self) -> bool: ...
+    @property
+    def datapoint(self) -> Datapoint | None: ...
+    @property
+    def skipped_reason(self) -> str: ...
+
+Transformation = Union[str, bytes, dict[str, Any], list[dict[str, Any]]]
+
+class MetricFilter:
+    """A validated metric filter: a pattern plus one metric transformation."""
+    def __init__(self, pattern: str, metric_transformation: Transformation, *,
+                 filter_name: str | None = None, log_group_name: str | None = None,
+                 exact_field_count: bool = False) -> None: ...
+    @staticmethod
+    def load(json: Json) -> list[MetricFilter]:
+        """Every metric filter of DescribeMetricFilters output."""
+    @property
+    def pattern(self) -> Pattern: ...
+    @property
+    def filter_name(self) -> str: ...
+    @property
+    def log_group_name(self) -> str: ...
+    @property
+    def metric_transformation(self) -> dict[str, Any]: ...
+    def evaluate(self, message: Message, timestamp: Timestamp = 0) -> MetricFilterOutcome: ...
+    def datapoints(self, messages: Iterable[Message],
+                   timestamps: Timestamp | Iterable[Timestamp] | None = None) -> list[Datapoint]:
+        """The datapoints of a batch of events, computed without the GIL."""
+    def publish(self, store: MetricStore, messages: Iterable[Message],
+                timestamps: Timestamp | Iterable[Timestamp] | None = None) -> int:
+        """Adds the datapoints of a batch to `store`; returns how many were stored."""
+
 # ---- alarms --------------------------------------------------------------------------------
 
 class MetricAlarm:
@@ -307,3 +358,29 @@ def parse_timestamp(timestamp: Timestamp) -> int:
     """Milliseconds since the epoch."""
 def format_timestamp(ms: int) -> str:
     """'yyyy-MM-ddTHH:mm:ss.SSSZ'."""
+
+# ---- the whole pipeline ----------------------------------------------------------------------
+
+Notification = dict[str, Any]  # alarm_name, new_state, at, topic_arn, subject, message, envelope, message_id
+
+class Pipeline:
+    """The `cwfilter run` pipeline fed log events in event time."""
+    def __init__(self, config: Json, on_notification: Callable[[Notification], object] | None = None, *,
+                 log_group: str = "", max_lateness_ms: int | None = None, start: Timestamp | None = None,
+                 until: Timestamp | None = None) -> None: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def log_group(self) -> str: ...
+    def add(self, message: Message, timestamp: Timestamp) -> list[Notification]:
+        """Feeds one event; returns the notifications when there is no callback."""
+    def add_many(self, events: Iterable[LogEvent | tuple[Message, Timestamp]]) -> list[Notification]: ...
+    def advance_to(self, now: Timestamp) -> list[Notification]: ...
+    def finish(self) -> list[Notification]: ...
+    @property
+    def store(self) -> MetricStore:
+        """A copy of the pipeline's MetricStore."""
+    def alarm_states(self) -> dict[str, AlarmState]: ...
+    def summary(self) -> dict[str, Any]: ...
+    def save_state(self) -> str: ...
+    def restore_state(self, state: str) -> None: ...

@@ -59,5 +59,6 @@ void bind_metrics(nb::module_& m);
 void bind_alarm(nb::module_& m);
 void bind_input(nb::module_& m);
 void bind_metric_filter(nb::module_& m);
+void bind_pipeline(nb::module_& m);
 
 }  // namespace cwfilter::py

@@ -115,4 +115,5 @@ NB_MODULE(_cwfilter, m) {
   cwfilter::py::bind_alarm(m);
   cwfilter::py::bind_input(m);
   cwfilter::py::bind_metric_filter(m);
+  cwfilter::py::bind_pipeline(m);
 }

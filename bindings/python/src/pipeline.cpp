@@ -1,0 +1,207 @@
+// The whole pipeline (`cwfilter run`): events -> metric filters -> store -> alarms -> notifications.
+#include "common.hpp"
+
+#include <cwfilter/pipeline.hpp>
+
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+#include <nanobind/stl/vector.h>
+
+#include <memory>
+
+namespace cwfilter::py {
+
+namespace {
+
+nb::dict notification_dict(const PipelineNotification& n) {
+  nb::dict d;
+  d["alarm_name"] = n.alarm_name;
+  d["new_state"] = std::string(alarm::to_string(n.new_state));
+  d["at"] = n.at_ms;
+  d["topic_arn"] = n.notification.topic_arn;
+  d["subject"] = n.notification.subject;
+  d["message"] = n.notification.message;
+  d["envelope"] = n.notification.envelope_json;
+  d["message_id"] = n.notification.message_id;
+  return d;
+}
+
+// The C++ pipeline calls its handler synchronously inside add/advance_to/finish, which run with
+// the GIL held. Notifications are queued there and handed to Python after the C++ call returns,
+// so that a Python exception never unwinds through the pipeline's own frames.
+struct PyPipeline {
+  std::unique_ptr<Pipeline> pipeline;
+  std::shared_ptr<std::vector<PipelineNotification>> queue = std::make_shared<std::vector<PipelineNotification>>();
+  nb::object callback;
+
+  // Delivers the queued notifications: to the callback, or returned as a list when there is none.
+  nb::list drain() {
+    std::vector<PipelineNotification> pending;
+    pending.swap(*queue);
+    nb::list out;
+    for (const auto& n : pending) {
+      nb::dict d = notification_dict(n);
+      if (callback.is_valid() && !callback.is_none()) callback(d);
+      else out.append(d);
+    }
+    return out;
+  }
+};
+
+LogEvent event_of(nb::handle message, nb::handle timestamp) {
+  LogEvent e;
+  MessageText text;
+  read_message(message, text);
+  e.message.assign(text.view);
+  e.timestamp_ms = to_ms(timestamp);
+  e.has_timestamp = true;
+  return e;
+}
+
+std::string json_text(nb::handle obj) {
+  if (nb::isinstance<nb::str>(obj)) return text_of(obj);
+  return text_of(nb::module_::import_("json").attr("dumps")(obj));
+}
+
+}  // namespace
+
+void bind_pipeline(nb::module_& m) {
+  nb::class_<PyPipeline>(m, "Pipeline",
+                         "The whole `cwfilter run` pipeline, fed log events in event time: metric "
+                         "filters -> metric store -> alarms -> SNS notifications, as CloudWatch "
+                         "would have evaluated them.")
+      .def(
+          "__init__",
+          [](PyPipeline* self, nb::handle config, nb::handle on_notification, std::string log_group,
+             std::optional<std::int64_t> max_lateness_ms, nb::handle start, nb::handle until) {
+            PipelineConfig parsed = unwrap(parse_pipeline_config(json_text(config)));
+            PipelineOptions options;
+            options.log_group = std::move(log_group);
+            if (max_lateness_ms) options.max_lateness_ms = *max_lateness_ms;
+            if (!start.is_none()) options.from_ms = to_ms(start);
+            if (!until.is_none()) options.until_ms = to_ms(until);
+            new (self) PyPipeline();
+            auto queue = self->queue;
+            auto created = Pipeline::create(std::move(parsed), std::move(options),
+                                            [queue](const PipelineNotification& n) { queue->push_back(n); });
+            if (!created.ok()) {
+              self->~PyPipeline();
+              raise_value_error(created.error().message);
+            }
+            self->pipeline = std::make_unique<Pipeline>(std::move(created).value());
+            self->callback = nb::borrow(on_notification);
+          },
+          nb::arg("config"), nb::arg("on_notification") = nb::none(), nb::kw_only(), nb::arg("log_group") = "",
+          nb::arg("max_lateness_ms") = nb::none(), nb::arg("start") = nb::none(), nb::arg("until") = nb::none(),
+          "Pipeline(config, on_notification=None): config is the `cwfilter run` CONFIG as a dict "
+          "or JSON text (metricFilters, metricAlarms, subscriptions, ...). on_notification(dict) "
+          "is called for each notification (alarm_name, new_state, at, topic_arn, subject, "
+          "message, envelope, message_id); without it, add/advance_to/finish return them.")
+      .def_prop_ro(
+          "warnings", [](const PyPipeline& p) { return p.pipeline->warnings(); },
+          "Valid configurations that will not do what one expects (e.g. a unit mismatch).")
+      .def_prop_ro(
+          "log_group", [](const PyPipeline& p) { return p.pipeline->log_group(); }, "The log group fed.")
+      .def(
+          "add",
+          [](PyPipeline& p, nb::handle message, nb::handle timestamp) {
+            p.pipeline->add(event_of(message, timestamp));
+            return p.drain();
+          },
+          nb::arg("message"), nb::arg("timestamp"),
+          "Feeds one log event (its timestamp in event time); evaluates every alarm instant the "
+          "watermark passes. Returns the notifications when there is no callback.")
+      .def(
+          "add_many",
+          [](PyPipeline& p, nb::handle events) {
+            nb::list out;
+            for (nb::handle item : nb::iter(events)) {
+              nb::object message, timestamp;
+              if (nb::hasattr(item, "message_bytes") && nb::hasattr(item, "timestamp")) {
+                message = item.attr("message_bytes");
+                timestamp = item.attr("timestamp");
+              } else {
+                message = item[0];
+                timestamp = item[1];
+              }
+              p.pipeline->add(event_of(message, timestamp));
+              for (nb::handle n : p.drain()) out.append(n);
+            }
+            return out;
+          },
+          nb::arg("events"), "Feeds (message, timestamp) pairs or LogEvents, in order.")
+      .def(
+          "advance_to",
+          [](PyPipeline& p, nb::handle now) {
+            p.pipeline->advance_to(to_ms(now));
+            return p.drain();
+          },
+          nb::arg("now"), "Moves event time forward without an event.")
+      .def(
+          "finish",
+          [](PyPipeline& p) {
+            p.pipeline->finish();
+            return p.drain();
+          },
+          "End of input: evaluates up to `until` (default: the last event plus the longest "
+          "evaluation range of any alarm).")
+      .def_prop_ro(
+          "store", [](const PyPipeline& p) { return MetricStore(p.pipeline->store()); },
+          "A copy of the pipeline's MetricStore.")
+      .def(
+          "alarm_states",
+          [](const PyPipeline& p) {
+            nb::dict d;
+            for (const auto& [name, state] : p.pipeline->alarm_states()) d[nb::str(name.c_str(), name.size())] = state;
+            return d;
+          },
+          "{alarm name: AlarmState}.")
+      .def(
+          "summary",
+          [](const PyPipeline& p) {
+            const PipelineSummary& s = p.pipeline->summary();
+            nb::dict d;
+            d["events"] = s.events;
+            d["events_skipped_time"] = s.events_skipped_time;
+            d["events_late"] = s.events_late;
+            d["events_other_log_group"] = s.events_other_log_group;
+            d["notifications"] = s.notifications;
+            d["non_sns_actions"] = s.non_sns_actions;
+            nb::list filters, alarms;
+            for (const auto& f : s.filters) {
+              nb::dict x;
+              x["filter_name"] = f.filter_name;
+              x["events"] = f.events;
+              x["matches"] = f.matches;
+              x["datapoints"] = f.datapoints;
+              x["default_datapoints"] = f.default_datapoints;
+              x["values_skipped"] = f.values_skipped;
+              filters.append(x);
+            }
+            for (const auto& a : s.alarms) {
+              nb::dict x;
+              x["alarm_name"] = a.alarm_name;
+              x["evaluations"] = a.evaluations;
+              x["transitions"] = a.transitions;
+              x["notifications"] = a.notifications;
+              nb::dict to;
+              for (const auto& [k, v] : a.transitions_to) to[nb::str(k.c_str(), k.size())] = v;
+              x["transitions_to"] = to;
+              x["final_state"] = a.final_state;
+              alarms.append(x);
+            }
+            d["filters"] = filters;
+            d["alarms"] = alarms;
+            return d;
+          },
+          "Counts per filter and per alarm, as `cwfilter run` prints them.")
+      .def(
+          "save_state", [](const PyPipeline& p) { return p.pipeline->save_state(); },
+          "Everything needed to resume after a restart, as JSON text.")
+      .def(
+          "restore_state", [](PyPipeline& p, const std::string& state) { unwrap(p.pipeline->restore_state(state)); },
+          nb::arg("state"), "Resumes from save_state() output.");
+}
+
+}  // namespace cwfilter::py
