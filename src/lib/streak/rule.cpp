@@ -113,10 +113,11 @@ std::vector<std::string> required_literals(const detail::CompiledJsonNode& node)
 }  // namespace
 
 bool Prefilter::may_match(std::string_view message) const noexcept {
-  if (literals.empty()) return true;
-  if (std::memchr(message.data(), '\\', message.size()) != nullptr) return true;  // escapes: decide fully
+  // Literals first (memmem is vectorised); only a missing literal needs the backslash scan.
   for (const auto& l : literals)
-    if (message.find(l) == std::string_view::npos) return false;
+    if (!l.empty() && (l.size() > message.size() ||
+                       ::memmem(message.data(), message.size(), l.data(), l.size()) == nullptr))
+      return std::memchr(message.data(), '\\', message.size()) != nullptr;  // escapes: decide fully
   return true;
 }
 
@@ -228,10 +229,12 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
   thread_local std::vector<std::optional<FieldValue>> values;
   EventClass::Kind kind = EventClass::Kind::kIgnored;
   const Pattern* matched = nullptr;
-  if (failure_prefilter.may_match(message) && failure.match_and_resolve(message, refs, values)) {
+  // Pattern::match_and_resolve already rejects most events on their raw bytes (pattern/
+  // prefilter.hpp, quoted literals): a second literal check here only doubles the memmem work.
+  if (failure.match_and_resolve(message, refs, values)) {
     kind = EventClass::Kind::kFailure;
     matched = &failure;
-  } else if (success && success_prefilter.may_match(message) && success->match_and_resolve(message, refs, values)) {
+  } else if (success && success->match_and_resolve(message, refs, values)) {
     kind = EventClass::Kind::kSuccess;
     matched = &*success;
   } else {
