@@ -211,7 +211,10 @@ TEST_CASE("StatisticSet input and the percentile qualification rules", "[metrics
   CHECK_FALSE(qualifies_for_percentiles({1, 8, 7, 7}));
   CHECK_FALSE(qualifies_for_percentiles({2.5, 12.5, 5, 5}));  // not a whole number of samples
 
-  MetricStore s;
+  // The qualification path of alarms.md §2.2 (an option: by default DECISIONS 19 drops ranks).
+  MetricStoreOptions qualifying;
+  qualifying.qualifying_statistic_sets_have_ranks = true;
+  MetricStore s(qualifying);
   REQUIRE(s.add_statistic_set(kKey, StandardUnit::kNone, kT0, {3, 15, 5, 5}).ok());
   auto q = s.query(kKey, std::nullopt, kT0, kT0 + kMin);
   REQUIRE(q);
@@ -609,7 +612,9 @@ TEST_CASE("store queries agree with a naive reference on exactly-summable data",
         sum += e.set.sum;
         mn = std::min(mn, e.set.minimum);
         mx = std::max(mx, e.set.maximum);
-        if (e.set.minimum == e.set.maximum && e.set.minimum * e.set.sample_count == e.set.sum) {
+        // DECISIONS 19 (the store's default): a statistic set never carries ranks.
+        constexpr bool kSetsKeepRanks = false;
+        if (kSetsKeepRanks && e.set.minimum == e.set.maximum && e.set.minimum * e.set.sample_count == e.set.sum) {
           values[e.set.minimum] += static_cast<std::uint64_t>(e.set.sample_count);
         } else {
           raw = false;
