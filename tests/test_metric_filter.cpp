@@ -160,7 +160,13 @@ TEST_CASE("CloudTrail corpus through the CIS metric filters: per-minute sums", "
     for (auto& e : r.value().events) events.push_back(std::move(e));
   }
   std::set<std::pair<std::string, std::string>> seen;
-  std::size_t filters = 0, datapoints = 0;
+  struct Case {
+    MetricFilter filter;
+    double value;
+    MetricStore store{MetricStoreOptions{.retention_ms = std::int64_t{1} << 60}};  // the corpus spans years
+    std::map<std::int64_t, double> expected;  // minute -> sum, counted with the reference evaluator
+  };
+  std::vector<Case> cases;
   for (const auto& rec : test::read_jsonl(test::shared_path("corpus/patterns.jsonl"))) {
     if (test::str(rec, "kind") != "cis") continue;
     std::string pattern = test::str(rec, "pattern");
@@ -169,28 +175,45 @@ TEST_CASE("CloudTrail corpus through the CIS metric filters: per-minute sums", "
     MetricTransformation t{"CISMetric", "CISNamespace", value, std::nullopt, {}, StandardUnit::kNone};
     auto f = MetricFilter::create(MetricFilterDefinition{"cis", "CloudTrail/logs", pattern, {t}});
     if (!f.ok()) continue;  // the corpus' broken CIS patterns (see corpus_rejections.txt)
-    ++filters;
-    MetricStore store(MetricStoreOptions{.retention_ms = std::int64_t{1} << 60});  // the corpus spans years
-    std::map<std::int64_t, double> expected;  // minute -> sum
-    for (const auto& e : events) {
-      if (!e.has_timestamp) continue;
-      auto out = f->evaluate(e.message, e.timestamp_ms);
+    cases.push_back(Case{std::move(f.value()), std::stod(value)});
+  }
+  std::size_t filters = cases.size(), datapoints = 0;
+  // Events outer, filters inner: the reference evaluator parses each event once.
+  for (const auto& e : events) {
+    if (!e.has_timestamp) continue;
+    for (auto& c : cases) {
+      auto out = c.filter.evaluate(e.message, e.timestamp_ms);
       if (out.datapoint) {
-        REQUIRE(store.add_value(out.datapoint->key, out.datapoint->unit, out.datapoint->timestamp_ms, out.datapoint->value).ok());
+        REQUIRE(c.store.add_value(out.datapoint->key, out.datapoint->unit, out.datapoint->timestamp_ms, out.datapoint->value).ok());
         ++datapoints;
       }
-      if (reference::match(f->pattern().ast(), e.message).matched) {
+      if (reference::match(c.filter.pattern().ast(), e.message).matched) {
         std::int64_t minute = e.timestamp_ms - ((e.timestamp_ms % 60000) + 60000) % 60000;
-        expected[minute] += std::stod(value);
+        c.expected[minute] += c.value;
       }
     }
-    MetricKey key("CISNamespace", "CISMetric");
-    for (const auto& [minute, sum] : expected) {
-      INFO(pattern << " minute " << minute);
-      auto agg = store.query(key, std::nullopt, minute, minute + 60000);
+  }
+  MetricKey key("CISNamespace", "CISMetric");
+  for (const auto& c : cases) {
+    std::size_t minutes_with_data = 0;
+    for (const auto& [minute, sum] : c.expected) {
+      INFO(c.filter.pattern().source() << " minute " << minute);
+      auto agg = c.store.query(key, std::nullopt, minute, minute + 60000);
       REQUIRE(agg);
       CHECK(agg->sum == sum);
+      ++minutes_with_data;
     }
+    // Nothing was published where the reference saw no match.
+    std::size_t stored_minutes = 0;
+    for (const auto& e : events)
+      if (e.has_timestamp && c.store.query(key, std::nullopt, e.timestamp_ms - ((e.timestamp_ms % 60000) + 60000) % 60000,
+                                           e.timestamp_ms - ((e.timestamp_ms % 60000) + 60000) % 60000 + 60000))
+        ++stored_minutes;
+    std::size_t expected_minutes = 0;
+    for (const auto& e : events)
+      if (e.has_timestamp && c.expected.count(e.timestamp_ms - ((e.timestamp_ms % 60000) + 60000) % 60000)) ++expected_minutes;
+    CHECK(stored_minutes == expected_minutes);
+    (void)minutes_with_data;
   }
   CHECK(filters >= 100);
   CHECK(datapoints > 0);

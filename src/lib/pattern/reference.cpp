@@ -249,12 +249,26 @@ MatchResult match(const ast::Pattern& pattern, std::string_view message_view, co
     r.matched = regex_search(whole, v, message, ctx);
   } else if (auto* j = std::get_if<ast::JsonPattern>(&pattern)) {
     if (message.find('\0') != std::string::npos) return r;
-    rapidjson::Document typed, lexical;
-    typed.Parse<rapidjson::kParseIterativeFlag>(message.c_str(), message.size());
-    lexical.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(message.c_str(), message.size());
-    if (typed.HasParseError() || !typed.IsObject() || lexical.HasParseError()) return r;
-    if (depth_of(typed, options.max_json_depth) > options.max_json_depth) return r;
-    r.matched = eval_expr(whole, j->root, Pair{&typed, &lexical}, ctx);
+    // The two DOMs of the last message are kept per thread: tests that run many patterns over
+    // one event then parse it once. (A cache only; every evaluation still walks the full DOM.)
+    struct LastEvent {
+      std::string message;
+      std::size_t depth_limit = 0;
+      bool usable = false;
+      rapidjson::Document typed, lexical;
+    };
+    thread_local LastEvent last;
+    if (last.message != message || last.depth_limit != options.max_json_depth || last.message.empty()) {
+      last.message = message;
+      last.depth_limit = options.max_json_depth;
+      last.typed.Parse<rapidjson::kParseIterativeFlag>(message.c_str(), message.size());
+      last.lexical.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(message.c_str(),
+                                                                                                message.size());
+      last.usable = !last.typed.HasParseError() && last.typed.IsObject() && !last.lexical.HasParseError() &&
+                    depth_of(last.typed, options.max_json_depth) <= options.max_json_depth;
+    }
+    if (!last.usable) return r;
+    r.matched = eval_expr(whole, j->root, Pair{&last.typed, &last.lexical}, ctx);
   } else if (auto* s = std::get_if<ast::SpacePattern>(&pattern)) {
     std::vector<Field> tokens = split(message);
     std::vector<std::pair<std::string, std::string>> values;
