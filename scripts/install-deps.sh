@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       tao-pegtl-dev rapidjson-dev libfmt-dev catch2 libbenchmark-dev libre2-dev
       libcli11-dev zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev
-      clang python3 python3-venv python3-pip)
+      clang libclang-rt-14-dev python3 python3-venv python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
