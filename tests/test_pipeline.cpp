@@ -200,3 +200,34 @@ TEST_CASE("pipeline: webhook to a local HTTP server, dead letter when it is down
   CHECK(down.status == 1);
   CHECK(lines(test::slurp(dir + "/dl-down")).size() == 2);
 }
+
+TEST_CASE("example: the streak alarm beside the CloudWatch-exact alarm", "[pipeline][streak][example]") {
+  std::string dl = tmpdir() + "/dl.jsonl";
+  Run r = cli(fmt::format("run --quiet --dead-letter {} --config {} {}", dl, example("config-streak.json"), example("cloudtrail")));
+  REQUIRE(r.status == 0);
+  auto out = lines(r.out);
+  REQUIRE(out.size() == 3);
+  std::vector<std::string> seen;
+  for (const auto& l : out) {
+    rapidjson::Document env;
+    env.Parse(l.c_str());
+    REQUIRE(env.IsObject());
+    rapidjson::Document msg;
+    msg.Parse(env["Message"].GetString());
+    REQUIRE(msg.IsObject());
+    seen.push_back(std::string(env["Timestamp"].GetString()) + " " + msg["AlarmName"].GetString() + " " +
+                   msg["NewStateValue"].GetString());
+    if (std::string(msg["AlarmName"].GetString()) == "three-consecutive-failed-sign-ins") {
+      REQUIRE(msg.HasMember("Streak"));
+      CHECK(msg["Streak"]["Count"].GetInt() == 3);
+    }
+  }
+  CHECK(seen == std::vector<std::string>{
+                    "2026-11-02T09:02:40.000Z three-consecutive-failed-sign-ins ALARM",  // at bob's third failure
+                    "2026-11-02T09:03:00.000Z failed-console-logins ALARM",              // next minute tick
+                    "2026-11-02T09:08:00.000Z failed-console-logins ALARM"});
+  // The CloudWatch-exact notifications are the same as without the streak alarm.
+  auto plain = lines(test::slurp(example("expected-notifications.jsonl")));
+  CHECK(out[1] == plain[0]);
+  CHECK(out[2] == plain[1]);
+}

@@ -10,6 +10,7 @@
 #include <cwfilter/metrics.hpp>
 #include <cwfilter/notification.hpp>
 #include <cwfilter/sinks.hpp>
+#include <cwfilter/streak.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -59,6 +60,11 @@ struct AlarmSummary {
   std::map<std::string, std::uint64_t> transitions_to;  // "ALARM" -> n
   std::string final_state;
 };
+struct StreakSummary {
+  std::string alarm_name;
+  streak::DetectorStats stats;
+  std::uint64_t notifications = 0;
+};
 struct PipelineSummary {
   std::uint64_t events = 0;
   std::uint64_t events_skipped_time = 0;    // outside --from/--until
@@ -66,6 +72,7 @@ struct PipelineSummary {
   std::uint64_t events_other_log_group = 0; // payloads naming another log group
   std::vector<FilterSummary> filters;
   std::vector<AlarmSummary> alarms;
+  std::vector<StreakSummary> streaks;  // streakAlarms (issue 11)
   std::uint64_t notifications = 0;
   std::uint64_t non_sns_actions = 0;  // EC2 / Auto Scaling / Lambda actions: reported, not run
 };

@@ -199,6 +199,12 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
                              a.alarm_name, a.evaluations, a.transitions, to.empty() ? "" : " (" + to + ")",
                              a.notifications, a.final_state);
   }
+  for (const auto& st : s.streaks)
+    std::cerr << fmt::format("  streak alarm {}: {} failures, {} successes, {} ignored, {} without a key, {} to ALARM, "
+                             "{} to OK, {} notifications, {} live keys (peak {}), {} late\n",
+                             st.alarm_name, st.stats.failures, st.stats.successes, st.stats.ignored,
+                             st.stats.unresolved_keys, st.stats.transitions_to_alarm, st.stats.transitions_to_ok,
+                             st.notifications, st.stats.live_keys, st.stats.peak_live_keys, st.stats.late_events);
   if (delivery)
     std::cerr << fmt::format("  notifications: {} sent, {} deliveries ok, {} failed, {} dead-lettered\n",
                              s.notifications, delivery->delivered, delivery->failed, delivery->dead_lettered);
@@ -237,8 +243,6 @@ int run(RunArgs args) {
     for (auto& d : s.value()) config.subscriptions.push_back(std::move(d));
   }
   if (config.metric_filters.empty()) return fail("no metric filters (give --config or --metric-filters)");
-  if (!config.streak_alarms_json.empty())
-    return fail("streakAlarms are not supported by this build yet (remove the section)", 1);
 
   PipelineOptions options;
   options.log_group = args.log_group;

@@ -93,6 +93,7 @@ struct Pipeline::Impl {
     std::optional<std::int64_t> next_tick;
   };
   std::vector<AlarmSlot> alarms;
+  std::vector<streak::StreakDetector> streaks;
   MetricStore store;
   std::vector<std::string> warnings;
   PipelineSummary summary;
@@ -169,6 +170,21 @@ struct Pipeline::Impl {
     for (auto it = journal.begin(); it != journal.end();) {
       if (it->first.cell_ms < keep_from) it = journal.erase(it);
       else ++it;
+    }
+  }
+
+  // Streak transitions become notifications as soon as the detector releases them.
+  void drain_streaks() {
+    for (std::size_t i = 0; i < streaks.size(); ++i) {
+      auto& det = streaks[i];
+      for (const auto& t : det.take_transitions()) {
+        for (auto& n : streak::notifications(det.rule(), t, options.notification)) {
+          ++summary.streaks[i].notifications;
+          ++summary.notifications;
+          if (on_notification) on_notification(PipelineNotification{t.alarm_name, t.new_state, t.time_ms, std::move(n)});
+        }
+      }
+      summary.streaks[i].stats = det.stats();
     }
   }
 
@@ -253,6 +269,23 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
     p.summary.alarms.back().final_state = "INSUFFICIENT_DATA";
     p.alarms.push_back(std::move(slot));
   }
+  if (!config.streak_alarms_json.empty()) {
+    auto rules = streak::parse_streak_alarms_json(config.streak_alarms_json);
+    if (!rules.ok()) return Error{"streakAlarms: " + rules.error().message};
+    for (auto& rule : rules.value()) {
+      if (rule.alarm().log_group_name != p.log_group) {
+        p.warnings.push_back(fmt::format("streak alarm \"{}\" belongs to log group \"{}\", not \"{}\": not run",
+                                         rule.alarm().alarm_name, rule.alarm().log_group_name, p.log_group));
+        continue;
+      }
+      streak::DetectorOptions dopts;
+      dopts.max_lateness_ms = p.options.max_lateness_ms;
+      auto det = streak::StreakDetector::create(std::move(rule), dopts);
+      if (!det.ok()) return Error{"streakAlarms: " + det.error().message};
+      p.summary.streaks.push_back(StreakSummary{det->rule().alarm().alarm_name});
+      p.streaks.push_back(std::move(det.value()));
+    }
+  }
   // Sources point into the store, which lives in the heap-allocated Impl: stable from here on.
   for (auto& slot : p.alarms) slot.source = alarm::store_source(p.store, slot.evaluator.alarm());
   return Pipeline(std::move(impl));
@@ -301,6 +334,8 @@ void Pipeline::add(const LogEvent& e) {
       p.publish(*out.datapoint);
     }
   }
+  for (auto& det : p.streaks) det.observe(e);
+  if (!p.streaks.empty()) p.drain_streaks();
   if (!p.max_event_ms || e.timestamp_ms > *p.max_event_ms) {
     p.max_event_ms = e.timestamp_ms;
     p.evaluate_through(*p.max_event_ms - p.options.max_lateness_ms);
@@ -311,6 +346,8 @@ void Pipeline::advance_to(std::int64_t now_ms) {
   Impl& p = *impl_;
   if (!p.first_event_ms) p.start_clock(now_ms);
   p.evaluate_through(now_ms - p.options.max_lateness_ms);
+  for (auto& det : p.streaks) det.advance_to(now_ms);
+  p.drain_streaks();
 }
 
 void Pipeline::finish() {
@@ -321,6 +358,8 @@ void Pipeline::finish() {
   else return;  // no event, no explicit end: nothing to evaluate
   if (!p.first_event_ms) p.start_clock(p.options.from_ms.value_or(until));
   p.evaluate_through(until);
+  for (auto& det : p.streaks) det.flush();
+  p.drain_streaks();
 }
 
 std::string Pipeline::save_state() const {
