@@ -57,6 +57,9 @@ struct FilterSummary {
 struct AlarmSummary {
   std::string alarm_name;
   std::uint64_t evaluations = 0, transitions = 0, notifications = 0;
+  // Scheduled instants not evaluated because the evaluation range held no data and the state
+  // could not change (long quiet stretches of a replay).
+  std::uint64_t evaluations_skipped = 0;
   std::map<std::string, std::uint64_t> transitions_to;  // "ALARM" -> n
   std::string final_state;
 };

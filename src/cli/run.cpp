@@ -157,6 +157,7 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
       w.StartObject();
       w.Key("alarmName"); write_string(w, a.alarm_name);
       w.Key("evaluations"); w.Uint64(a.evaluations);
+      w.Key("evaluationsSkipped"); w.Uint64(a.evaluations_skipped);
       w.Key("transitions"); w.Uint64(a.transitions);
       w.Key("transitionsTo");
       w.StartObject();
@@ -195,9 +196,10 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
   for (const auto& a : s.alarms) {
     std::string to;
     for (const auto& [k, v] : a.transitions_to) to += fmt::format("{}{} to {}", to.empty() ? "" : ", ", v, k);
-    std::cerr << fmt::format("  alarm {}: {} evaluations, {} transitions{}, {} notifications, final state {}\n",
-                             a.alarm_name, a.evaluations, a.transitions, to.empty() ? "" : " (" + to + ")",
-                             a.notifications, a.final_state);
+    std::cerr << fmt::format("  alarm {}: {} evaluations ({} quiet ones skipped), {} transitions{}, {} notifications, "
+                             "final state {}\n",
+                             a.alarm_name, a.evaluations, a.evaluations_skipped, a.transitions,
+                             to.empty() ? "" : " (" + to + ")", a.notifications, a.final_state);
   }
   for (const auto& st : s.streaks)
     std::cerr << fmt::format("  streak alarm {}: {} failures, {} successes, {} ignored, {} without a key, {} to ALARM, "
@@ -299,11 +301,15 @@ int run(RunArgs args) {
   std::vector<MalformedRecord> malformed;
   std::map<std::string, std::uint64_t> seen = done;
   std::uint64_t events = 0;
+  std::optional<std::int64_t> newest_ts;
   auto on_event = [&](LogEvent&& e) {
     std::uint64_t& last = seen[e.source];
     if (e.record_number <= done[e.source]) return;  // processed before the restart
     last = std::max(last, e.record_number);
-    if (!e.has_timestamp) e.timestamp_ms = now_ms();  // no time in the record: the time of reading
+    // No time in the record (text lines, a redacted eventTime): in a replay it belongs where it was
+    // read, just after the newest event so far; before any event, or when following, it is now.
+    if (!e.has_timestamp) e.timestamp_ms = (newest_ts && !args.follow) ? *newest_ts : now_ms();
+    newest_ts = std::max(newest_ts.value_or(e.timestamp_ms), e.timestamp_ms);
     pipeline->add(e);
     progress.tick(++events, e.source);
   };

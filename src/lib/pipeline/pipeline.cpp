@@ -91,6 +91,10 @@ struct Pipeline::Impl {
     std::int64_t interval_ms = 60000;
     std::int64_t reach_ms = 0;  // how far back one evaluation reads
     std::optional<std::int64_t> next_tick;
+    // Minute cells that hold data of the alarm's metric (any dimensions and unit: a superset of
+    // what the alarm reads), for skipping evaluations that cannot change anything.
+    std::set<std::int64_t> data_cells;
+    int quiet_evaluations = 0;  // consecutive evaluations whose range held none of those cells
   };
   std::vector<AlarmSlot> alarms;
   std::vector<streak::StreakDetector> streaks;
@@ -126,6 +130,10 @@ struct Pipeline::Impl {
 
   void publish(const MetricFilterDatapoint& dp) {
     (void)store.add_value(dp.key, dp.unit, dp.timestamp_ms, dp.value);
+    for (auto& slot : alarms)
+      if (slot.evaluator.alarm().metric_namespace == dp.key.metric_namespace() &&
+          slot.evaluator.alarm().metric_name == dp.key.metric_name())
+        slot.data_cells.insert(floor_to(dp.timestamp_ms, 60000));
     JournalKey k{dp.key.metric_namespace(), dp.key.metric_name(), dp.key.dimensions(), dp.unit,
                  floor_to(dp.timestamp_ms, 60000), dp.value};
     ++journal[k];
@@ -137,9 +145,27 @@ struct Pipeline::Impl {
       AlarmSlot& slot = alarms[i];
       if (!slot.next_tick) continue;
       while (*slot.next_tick <= t) {
-        evaluate_one(i, *slot.next_tick);
+        const std::int64_t tick = *slot.next_tick;
+        // Cells the evaluation at `tick` can read: [tick - reach - 1 min, tick) (one extra minute
+        // covers buckets that are not minute-aligned).
+        auto it = slot.data_cells.lower_bound(tick - slot.reach_ms - 60000);
+        const bool quiet = it == slot.data_cells.end() || *it >= tick;
+        if (quiet && slot.quiet_evaluations >= 2) {
+          // An all-missing range decides the same state every time (alarms.md §7.3 rule 4: it does
+          // not depend on the previous state, or keeps it), so after two such evaluations nothing
+          // can change until data enters the range: jump to the first tick that can see it.
+          std::int64_t target = it == slot.data_cells.end() ? t + 1 : *it + 1;
+          std::int64_t steps = (std::max(target, tick + slot.interval_ms) - tick + slot.interval_ms - 1) / slot.interval_ms;
+          *slot.next_tick = tick + steps * slot.interval_ms;
+          summary.alarms[i].evaluations_skipped += static_cast<std::uint64_t>(steps);
+          continue;
+        }
+        evaluate_one(i, tick);
+        slot.quiet_evaluations = quiet ? slot.quiet_evaluations + 1 : 0;
         *slot.next_tick += slot.interval_ms;
       }
+      // Cells that no later evaluation can read.
+      slot.data_cells.erase(slot.data_cells.begin(), slot.data_cells.lower_bound(*slot.next_tick - slot.reach_ms - 120000));
     }
     evaluated_through = t;
     prune_journal();
@@ -468,6 +494,10 @@ Result<bool, Error> Pipeline::restore_state(std::string_view text) {
       double value_list[1] = {v};
       double counts[1] = {static_cast<double>(n)};
       (void)p.store.add_values(key, unit.value(), dp["t"].GetInt64(), value_list, counts);
+      for (auto& slot : p.alarms)
+        if (slot.evaluator.alarm().metric_namespace == key.metric_namespace() &&
+            slot.evaluator.alarm().metric_name == key.metric_name())
+          slot.data_cells.insert(floor_to(dp["t"].GetInt64(), 60000));
       Impl::JournalKey jk{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), dp["t"].GetInt64(), v};
       p.journal[jk] += n;
     }
