@@ -21,8 +21,11 @@ DatapointSource store_source(const MetricStore& store, const MetricAlarm& alarm)
                                                  : alarm.extended_statistic.value_or("Average"));
   if (parsed) q->statistic = parsed.value();
   const MetricStore* s = &store;
-  return [q, s](std::int64_t start_ms, std::int64_t end_ms) -> std::optional<BucketDatapoint> {
-    auto aggregate = s->query(q->key, q->unit, start_ms, end_ms);
+  // The standard five need no raw values: skip building the per-bucket multiset (the expensive
+  // part of a query); the extended statistics need it.
+  const bool need_values = q->statistic.is_extended();
+  return [q, s, need_values](std::int64_t start_ms, std::int64_t end_ms) -> std::optional<BucketDatapoint> {
+    auto aggregate = s->query(q->key, q->unit, start_ms, end_ms, need_values);
     if (!aggregate) return std::nullopt;
     auto value = compute(q->statistic, *aggregate);
     if (!value) return std::nullopt;  // e.g. a percentile over statistic sets only (DECISIONS 19)

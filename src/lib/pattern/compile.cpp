@@ -2,6 +2,7 @@
 #include "pattern/compiled.hpp"
 #include "pattern/json_event.hpp"
 #include "pattern/parser.hpp"
+#include "pattern/prefilter.hpp"
 #include "pattern/tokenizer.hpp"
 #include "regex/cw_regex.hpp"
 
@@ -130,6 +131,8 @@ bool node_satisfies(const CompiledJsonNode& c, const JsonNode& n) {
   return compare_value(c.op, c.value, n.text, nullptr);
 }
 
+}  // namespace
+
 bool eval_json(const CompiledJsonNode& c, const JsonEvent& ev) {
   switch (c.kind) {
     case ast::JsonExpr::Kind::kAnd:
@@ -154,6 +157,16 @@ bool eval_json(const CompiledJsonNode& c, const JsonEvent& ev) {
   });
   return result;
 }
+
+void add_selectors(const CompiledJsonNode& c, SelectorTrie& trie) {
+  if (c.kind == ast::JsonExpr::Kind::kCondition) {
+    trie.add(*c.selector);
+    return;
+  }
+  for (const auto& ch : c.children) add_selectors(ch, trie);
+}
+
+namespace {
 
 bool field_satisfies(const CompiledField& f, std::string_view value) {
   if (f.any_of.empty()) return true;
@@ -201,8 +214,10 @@ bool align(const CompiledPattern& cp, std::string_view message, const std::vecto
   return true;
 }
 
+}  // namespace
+
 bool eval_terms(const CompiledPattern& cp, std::string_view m) {
-  auto occurs = [&](const CompiledTerm& t) { return t.blank || m.find(t.text) != std::string_view::npos; };
+  auto occurs = [&](const CompiledTerm& t) { return t.blank || contains(m, t.text); };
   if (!cp.required.empty() || !cp.excluded.empty()) {
     for (const auto& t : cp.required)
       if (!occurs(t)) return false;
@@ -215,8 +230,19 @@ bool eval_terms(const CompiledPattern& cp, std::string_view m) {
   return cp.optional.empty();
 }
 
+bool eval_space(const CompiledPattern& cp, std::string_view message, const std::vector<Token>& tokens) {
+  bool ok = true;
+  bool aligned = align(cp, message, tokens, [&](const CompiledField* f, std::size_t, std::string_view v) {
+    if (ok && f && !field_satisfies(*f, v)) ok = false;
+  });
+  return aligned && ok;
+}
+
+namespace {
+
 struct Scratch {
   JsonEvent json;
+  JsonEvent sparse;  // nodes point into the message being matched
   std::vector<Token> tokens;
 };
 Scratch& scratch() {
@@ -291,6 +317,8 @@ Result<Pattern> compile(std::string_view pattern, const Options& options) {
         }
       },
       cp->ast);
+  cp->prefilter = detail::derive_prefilter(*cp);
+  if (cp->family == Family::kJson) detail::add_selectors(cp->json, cp->trie);
   return Pattern(std::move(cp));
 }
 
@@ -307,18 +335,22 @@ bool Pattern::matches(std::string_view message) const {
     case Family::kTerm: return detail::eval_terms(cp, message);
     case Family::kRegex: return RE2::PartialMatch(message, *cp.regex);
     case Family::kJson: {
+      if (!cp.prefilter.may_match(message)) return false;
       auto& s = detail::scratch();
+      switch (s.sparse.scan_selected(message, cp.trie)) {
+        case detail::JsonEvent::ScanResult::kNotObject: return false;
+        case detail::JsonEvent::ScanResult::kScanned:
+          // Exact for valid JSON; a match still needs the event to be valid JSON as a whole.
+          return detail::eval_json(cp.json, s.sparse) && s.json.validate(message, cp.options.max_json_depth);
+        case detail::JsonEvent::ScanResult::kUnsure: break;
+      }
       return s.json.parse(message, cp.options.max_json_depth) && detail::eval_json(cp.json, s.json);
     }
     case Family::kSpaceDelimited: {
+      if (!cp.prefilter.may_match(message)) return false;
       auto& s = detail::scratch();
       detail::tokenize(message, s.tokens);
-      bool ok = true;
-      bool aligned = detail::align(cp, message, s.tokens,
-                                   [&](const detail::CompiledField* f, std::size_t, std::string_view v) {
-                                     if (ok && f && !detail::field_satisfies(*f, v)) ok = false;
-                                   });
-      return aligned && ok;
+      return detail::eval_space(cp, message, s.tokens);
     }
   }
   return false;
@@ -331,6 +363,7 @@ MatchResult Pattern::match(std::string_view message) const {
     r.matched = matches(message);
     return r;
   }
+  if (!cp.prefilter.may_match(message)) return r;
   auto& s = detail::scratch();
   detail::tokenize(message, s.tokens);
   bool ok = true;
@@ -351,7 +384,13 @@ bool Pattern::match_and_resolve(std::string_view message, std::span<const FieldR
   values.assign(refs.size(), std::nullopt);
   if (cp.family == Family::kJson) {
     if (message.size() > cp.options.max_event_bytes) return false;
+    if (!cp.prefilter.may_match(message)) return false;
     auto& s = detail::scratch();
+    // The sparse scan settles the common "no match" without building the whole event.
+    if (auto scan = s.sparse.scan_selected(message, cp.trie);
+        scan == detail::JsonEvent::ScanResult::kNotObject ||
+        (scan == detail::JsonEvent::ScanResult::kScanned && !detail::eval_json(cp.json, s.sparse)))
+      return false;
     if (!s.json.parse(message, cp.options.max_json_depth) || !detail::eval_json(cp.json, s.json)) return false;
     for (std::size_t i = 0; i < refs.size(); ++i)
       if (refs[i].kind() == FieldRef::Kind::kJsonPath) values[i] = detail::json_ref_value(s.json, refs[i].selector());

@@ -4,6 +4,9 @@
 
 #include <cwfilter/pattern.hpp>
 
+#include "pattern/json_event.hpp"
+#include "pattern/prefilter.hpp"
+#include "pattern/tokenizer.hpp"
 #include "pattern/value_text.hpp"
 
 #include <re2/re2.h>
@@ -64,7 +67,18 @@ struct CompiledPattern {
   std::size_t ellipsis_index = SIZE_MAX;                   // kSpaceDelimited
   std::size_t fixed_fields = 0;                            // non-ellipsis fields
   std::shared_ptr<const RE2> regex;                        // kRegex
+
+  // Optimisation passes (issue 8); none changes an answer.
+  Prefilter prefilter;   // literals every matching event contains
+  SelectorTrie trie;     // kJson: the selectors the pattern reads, for the sparse scan
 };
+
+// The compiled matcher's evaluation over an already read event (shared with PatternSet).
+bool eval_json(const CompiledJsonNode& c, const JsonEvent& ev);
+bool eval_space(const CompiledPattern& cp, std::string_view message, const std::vector<Token>& tokens);
+bool eval_terms(const CompiledPattern& cp, std::string_view message);
+// Every selector of a JSON expression, added to `trie`.
+void add_selectors(const CompiledJsonNode& c, SelectorTrie& trie);
 
 // RE2 for a CloudWatch regex body that the parser has already validated.
 std::shared_ptr<const RE2> compile_validated_regex(std::string_view pattern, std::size_t body_offset,

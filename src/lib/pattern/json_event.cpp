@@ -2,6 +2,8 @@
 
 #include <rapidjson/reader.h>
 
+#include <cstring>
+
 namespace cwfilter::detail {
 
 struct JsonEventBuilder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonEventBuilder> {
@@ -10,6 +12,7 @@ struct JsonEventBuilder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonEv
   struct Open {
     std::uint32_t node;
     std::uint32_t last_child;
+    std::uint32_t count;
   };
   std::vector<Open> open;
   std::string_view pending_key;
@@ -26,6 +29,7 @@ struct JsonEventBuilder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonEv
     ev.nodes_.push_back(n);
     if (!open.empty()) {
       Open& parent = open.back();
+      ev.nodes_[idx].index = parent.count++;
       if (parent.last_child == JsonNode::kNone)
         ev.nodes_[parent.node].first_child = idx;
       else
@@ -51,21 +55,175 @@ struct JsonEventBuilder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonEv
   bool start(FieldValue::Type type) {
     if (open.size() >= max_depth) return false;
     std::uint32_t idx = add(type, {});
-    open.push_back({idx, JsonNode::kNone});
+    open.push_back({idx, JsonNode::kNone, 0});
     return true;
   }
   bool EndObject(rapidjson::SizeType) { return open.pop_back(), true; }
   bool EndArray(rapidjson::SizeType) { return open.pop_back(), true; }
 };
 
-bool JsonEvent::parse(std::string_view message, std::size_t max_depth) {
-  nodes_.clear();
+namespace {
+
+constexpr unsigned kParseFlags =
+    rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
+
+// The checks parse() makes before RapidJSON runs.
+bool plausible_object(std::string_view message) {
   // A raw NUL byte is never valid JSON, and would end the in-situ buffer early.
   if (message.find('\0') != std::string_view::npos) return false;
   // Cheap rejection: the first non-blank byte must open an object.
   std::size_t i = 0;
   while (i < message.size() && (message[i] == ' ' || message[i] == '\t' || message[i] == '\n' || message[i] == '\r')) ++i;
-  if (i == message.size() || message[i] != '{') return false;
+  return i < message.size() && message[i] == '{';
+}
+
+// parse()'s acceptance without its nodes: the same reader, flags and depth rule.
+struct DepthChecker : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthChecker> {
+  std::size_t max_depth, depth = 0;
+  bool root_is_object = false, seen_root = false;
+  explicit DepthChecker(std::size_t d) : max_depth(d) {}
+  bool Default() { return seen_root = true; }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return Default(); }
+  bool String(const char*, rapidjson::SizeType, bool) { return Default(); }
+  bool StartObject() {
+    if (!seen_root) root_is_object = true;
+    seen_root = true;
+    return depth < max_depth ? (++depth, true) : false;
+  }
+  bool StartArray() {
+    seen_root = true;
+    return depth < max_depth ? (++depth, true) : false;
+  }
+  bool EndObject(rapidjson::SizeType) { return --depth, true; }
+  bool EndArray(rapidjson::SizeType) { return --depth, true; }
+};
+
+// A fast, conservative check: true only for a message that RapidJSON certainly accepts as one
+// object within max_depth (parse() would succeed); false means "not known" and RapidJSON decides.
+// It accepts a strict subset of JSON: strings of printable ASCII without escapes, numbers with at
+// most 15 digits on each side of the point and no exponent (RapidJSON refuses some exponents and
+// huge mantissas, even with numbers kept as strings), true/false/null, blanks ' ' \t \n \r.
+bool surely_valid_object(std::string_view m, std::size_t max_depth) {
+  const char* p = m.data();
+  const char* const end = p + m.size();
+  // Containers open, as a bit stack (1 = object). Deeper events go to RapidJSON.
+  constexpr std::size_t kMaxTracked = 64;
+  std::uint64_t kinds = 0;
+  std::size_t depth = 0;
+  auto ws = [&] {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+  };
+  auto string = [&] {  // p at the opening quote
+    for (++p; p < end; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"') return ++p, true;
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+    }
+    return false;
+  };
+  auto digits = [&](std::size_t max) {
+    const char* s = p;
+    while (p < end && *p >= '0' && *p <= '9') ++p;
+    return p > s && static_cast<std::size_t>(p - s) <= max;
+  };
+  auto number = [&] {
+    if (*p == '-') ++p;
+    if (p == end) return false;
+    if (*p == '0') {
+      ++p;
+    } else if (!digits(15)) {
+      return false;
+    }
+    if (p < end && *p == '.') {
+      ++p;
+      if (!digits(15)) return false;
+    }
+    return p == end || *p == ',' || *p == '}' || *p == ']' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
+  };
+  auto word = [&](std::string_view w) {
+    if (static_cast<std::size_t>(end - p) < w.size() || std::memcmp(p, w.data(), w.size()) != 0) return false;
+    p += w.size();
+    return true;
+  };
+  ws();
+  if (p == end || *p != '{') return false;
+  bool expect_value = true;  // at a value (or at a key, inside an object)
+  bool in_object_key = false;
+  while (true) {
+    if (expect_value) {
+      ws();
+      if (p == end) return false;
+      if (in_object_key) {
+        if (*p != '"' || !string()) return false;
+        ws();
+        if (p == end || *p != ':') return false;
+        ++p;
+        ws();
+        if (p == end) return false;
+        in_object_key = false;
+      }
+      const char c = *p;
+      if (c == '{' || c == '[') {
+        if (depth >= max_depth || depth >= kMaxTracked) return false;
+        kinds = (kinds << 1) | (c == '{' ? 1u : 0u);
+        ++depth;
+        ++p;
+        ws();
+        if (p < end && *p == (c == '{' ? '}' : ']')) {
+          ++p;
+          --depth;
+          kinds >>= 1;
+          expect_value = false;
+        } else {
+          in_object_key = c == '{';
+        }
+        if (depth == 0) break;
+        continue;
+      }
+      bool ok = c == '"' ? string() : (c == '-' || (c >= '0' && c <= '9')) ? number()
+                : c == 't' ? word("true") : c == 'f' ? word("false") : c == 'n' ? word("null") : false;
+      if (!ok) return false;
+      expect_value = false;
+      continue;
+    }
+    // After a value: a separator or the end of the enclosing container.
+    ws();
+    if (p == end) return false;
+    const bool object = kinds & 1u;
+    if (*p == ',') {
+      ++p;
+      expect_value = true;
+      in_object_key = object;
+      continue;
+    }
+    if (*p != (object ? '}' : ']')) return false;
+    ++p;
+    --depth;
+    kinds >>= 1;
+    if (depth == 0) break;
+  }
+  ws();
+  return p == end;
+}
+
+}  // namespace
+
+bool JsonEvent::validate(std::string_view message, std::size_t max_depth) {
+  nodes_.clear();
+  if (surely_valid_object(message, max_depth)) return true;
+  if (!plausible_object(message)) return false;
+  buffer_.assign(message.data(), message.size());
+  buffer_.push_back('\0');
+  DepthChecker checker(max_depth);
+  rapidjson::Reader reader;
+  rapidjson::InsituStringStream stream(buffer_.data());
+  if (reader.Parse<kParseFlags>(stream, checker).IsError()) return false;
+  return checker.root_is_object;
+}
+
+bool JsonEvent::parse(std::string_view message, std::size_t max_depth) {
+  nodes_.clear();
+  if (!plausible_object(message)) return false;
 
   buffer_.assign(message.data(), message.size());
   buffer_.push_back('\0');
@@ -73,9 +231,7 @@ bool JsonEvent::parse(std::string_view message, std::size_t max_depth) {
   JsonEventBuilder builder(*this, max_depth);
   rapidjson::Reader reader;
   rapidjson::InsituStringStream stream(buffer_.data());
-  constexpr unsigned kFlags =
-      rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
-  if (reader.Parse<kFlags>(stream, builder).IsError()) {
+  if (reader.Parse<kParseFlags>(stream, builder).IsError()) {
     nodes_.clear();
     return false;
   }
@@ -83,5 +239,244 @@ bool JsonEvent::parse(std::string_view message, std::size_t max_depth) {
 }
 
 std::string_view JsonEvent::value_text(const JsonNode& n) { return n.text; }
+
+// ---- selector trie and the sparse scan ---------------------------------------------------------
+
+namespace {
+bool same_step(const ast::Step& a, const ast::Step& b) {
+  if (a.kind != b.kind) return false;
+  if (a.kind == ast::Step::Kind::kMember) return a.name == b.name;
+  if (a.kind == ast::Step::Kind::kIndex) return a.index == b.index;
+  return true;
+}
+}  // namespace
+
+void SelectorTrie::add(const ast::Selector& selector) {
+  std::uint32_t at = 0;
+  for (const auto& step : selector.steps) {
+    std::uint32_t next = JsonNode::kNone;
+    for (const auto& [s, child] : nodes_[at].children)
+      if (same_step(s, step)) next = child;
+    if (next == JsonNode::kNone) {
+      next = static_cast<std::uint32_t>(nodes_.size());
+      nodes_[at].children.emplace_back(step, next);
+      nodes_.emplace_back();
+    }
+    at = next;
+  }
+  nodes_[at].terminal = true;
+}
+
+namespace {
+
+// Byte classes for skipping: what may end a scalar, and what matters inside a skipped container.
+struct ScanTables {
+  bool scalar_end[256] = {};
+  bool structural[256] = {};
+  ScanTables() {
+    for (unsigned char c : std::string_view(",}] \t\r\n")) scalar_end[c] = true;
+    for (unsigned char c : std::string_view("\"{}[]")) structural[c] = true;
+  }
+};
+const ScanTables kTables;
+
+inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Up to this many trie nodes may be live at one value (several only with wildcards).
+constexpr std::size_t kMaxLive = 16;
+struct Live {
+  std::uint32_t ids[kMaxLive];
+  std::size_t n = 0;
+};
+
+}  // namespace
+
+class SparseScanner {
+ public:
+  SparseScanner(JsonEvent& ev, const SelectorTrie& trie, std::string_view m)
+      : ev_(ev), trie_(trie), p_(m.data()), end_(m.data() + m.size()) {}
+
+  JsonEvent::ScanResult run() {
+    ev_.nodes_.clear();
+    skip_ws();
+    if (p_ == end_ || *p_ != '{') return JsonEvent::ScanResult::kNotObject;
+    Live root;
+    root.ids[root.n++] = 0;
+    ev_.nodes_.push_back(JsonNode{FieldValue::Type::kObject, {}, {}, JsonNode::kNone, JsonNode::kNone, 0});
+    if (!container(0, root)) return JsonEvent::ScanResult::kUnsure;
+    return JsonEvent::ScanResult::kScanned;
+  }
+
+ private:
+  void skip_ws() {
+    while (p_ < end_ && is_ws(*p_)) ++p_;
+  }
+
+  // p_ just after an opening quote: moves past the closing quote. `escaped` reports a backslash.
+  bool skip_string(bool* escaped = nullptr) {
+    const char* start = p_;
+    while (true) {
+      const void* q = std::memchr(p_, '"', static_cast<std::size_t>(end_ - p_));
+      if (!q) return false;
+      const char* quote = static_cast<const char*>(q);
+      const char* b = quote;
+      while (b > start && b[-1] == '\\') --b;
+      p_ = quote + 1;
+      if (((quote - b) & 1) == 0) {  // not an escaped quote
+        if (escaped) *escaped = std::memchr(start, '\\', static_cast<std::size_t>(quote - start)) != nullptr;
+        return true;
+      }
+    }
+  }
+
+  // Skips one value (p_ at its first byte) without reading it.
+  bool skip_value() {
+    if (p_ == end_) return false;
+    char c = *p_;
+    if (c == '"') {
+      ++p_;
+      return skip_string();
+    }
+    if (c == '{' || c == '[') {
+      std::size_t depth = 0;
+      while (p_ < end_) {
+        unsigned char b = static_cast<unsigned char>(*p_);
+        if (!kTables.structural[b]) {
+          ++p_;
+          continue;
+        }
+        ++p_;
+        if (b == '"') {
+          if (!skip_string()) return false;
+        } else if (b == '{' || b == '[') {
+          ++depth;
+        } else if (--depth == 0) {
+          return true;
+        }
+      }
+      return false;
+    }
+    const char* s = p_;
+    while (p_ < end_ && !kTables.scalar_end[static_cast<unsigned char>(*p_)]) ++p_;
+    return p_ != s;
+  }
+
+  // Appends a node as the next child of `parent`.
+  std::uint32_t add(std::uint32_t parent, std::uint32_t& last_child, FieldValue::Type type,
+                    std::string_view key, std::string_view text, std::uint32_t index) {
+    auto idx = static_cast<std::uint32_t>(ev_.nodes_.size());
+    ev_.nodes_.push_back(JsonNode{type, key, text, JsonNode::kNone, JsonNode::kNone, index});
+    if (last_child == JsonNode::kNone)
+      ev_.nodes_[parent].first_child = idx;
+    else
+      ev_.nodes_[last_child].next_sibling = idx;
+    last_child = idx;
+    return idx;
+  }
+
+  // Reads a value that some trie node reaches (p_ at its first byte) as a child of `parent`.
+  bool read_value(std::uint32_t parent, std::uint32_t& last_child, std::string_view key,
+                  std::uint32_t index, const Live& live) {
+    bool descend = false;
+    for (std::size_t i = 0; i < live.n; ++i) descend = descend || !trie_.node(live.ids[i]).children.empty();
+    char c = *p_;
+    if (c == '{' || c == '[') {
+      auto type = c == '{' ? FieldValue::Type::kObject : FieldValue::Type::kArray;
+      std::uint32_t idx = add(parent, last_child, type, key, {}, index);
+      if (!descend) return skip_value();
+      return container(idx, live);
+    }
+    if (c == '"') {
+      ++p_;
+      const char* s = p_;
+      bool escaped = false;
+      if (!skip_string(&escaped) || escaped) return false;
+      add(parent, last_child, FieldValue::Type::kString, key, std::string_view(s, static_cast<std::size_t>(p_ - 1 - s)), index);
+      return true;
+    }
+    const char* s = p_;
+    if (!skip_value()) return false;
+    std::string_view text(s, static_cast<std::size_t>(p_ - s));
+    FieldValue::Type type;
+    if (text == "true") type = FieldValue::Type::kTrue;
+    else if (text == "false") type = FieldValue::Type::kFalse;
+    else if (text == "null") type = FieldValue::Type::kNull;
+    else if (c == '-' || (c >= '0' && c <= '9')) type = FieldValue::Type::kNumber;
+    else return false;
+    add(parent, last_child, type, key, text, index);
+    return true;
+  }
+
+  // p_ at the '{' or '[' of node `idx`, which `live` trie nodes reach: reads its members/elements.
+  bool container(std::uint32_t idx, const Live& live) {
+    const bool object = *p_ == '{';
+    const char close = object ? '}' : ']';
+    ++p_;
+    std::uint32_t last_child = JsonNode::kNone;
+    skip_ws();
+    if (p_ < end_ && *p_ == close) {
+      ++p_;
+      return true;
+    }
+    for (std::uint32_t index = 0;; ++index) {
+      std::string_view key;
+      Live next;
+      if (object) {
+        if (p_ == end_ || *p_ != '"') return false;
+        ++p_;
+        const char* s = p_;
+        bool escaped = false;
+        if (!skip_string(&escaped) || escaped) return false;  // an escaped key could spell a name
+        key = std::string_view(s, static_cast<std::size_t>(p_ - 1 - s));
+        skip_ws();
+        if (p_ == end_ || *p_ != ':') return false;
+        ++p_;
+        for (std::size_t i = 0; i < live.n; ++i)
+          for (const auto& [step, child] : trie_.node(live.ids[i]).children)
+            if (step.kind == ast::Step::Kind::kAnyMember ||
+                (step.kind == ast::Step::Kind::kMember && step.name == key)) {
+              if (next.n == kMaxLive) return false;
+              next.ids[next.n++] = child;
+            }
+      } else {
+        for (std::size_t i = 0; i < live.n; ++i)
+          for (const auto& [step, child] : trie_.node(live.ids[i]).children)
+            if (step.kind == ast::Step::Kind::kAnyIndex ||
+                (step.kind == ast::Step::Kind::kIndex && step.index == index)) {
+              if (next.n == kMaxLive) return false;
+              next.ids[next.n++] = child;
+            }
+      }
+      skip_ws();
+      if (p_ == end_) return false;
+      if (next.n == 0) {
+        if (!skip_value()) return false;
+      } else if (!read_value(idx, last_child, key, index, next)) {
+        return false;
+      }
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        skip_ws();
+        continue;
+      }
+      if (*p_ == close) {
+        ++p_;
+        return true;
+      }
+      return false;
+    }
+  }
+
+  JsonEvent& ev_;
+  const SelectorTrie& trie_;
+  const char* p_;
+  const char* end_;
+};
+
+JsonEvent::ScanResult JsonEvent::scan_selected(std::string_view message, const SelectorTrie& trie) {
+  return SparseScanner(*this, trie, message).run();
+}
 
 }  // namespace cwfilter::detail

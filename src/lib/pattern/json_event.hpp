@@ -21,6 +21,23 @@ struct JsonNode {
   std::string_view text;  // decoded string or number lexeme
   std::uint32_t first_child = kNone;
   std::uint32_t next_sibling = kNone;
+  std::uint32_t index = 0;  // position in the parent array (a sparse read keeps only some elements)
+};
+
+// The selectors a pattern (or a set of patterns) reads, merged into a trie of steps. Node 0 is `$`.
+class SelectorTrie {
+ public:
+  struct Node {
+    std::vector<std::pair<ast::Step, std::uint32_t>> children;
+    bool terminal = false;  // a selector ends here: the value itself is read
+  };
+  SelectorTrie() : nodes_(1) {}
+  void add(const ast::Selector& selector);
+  const Node& node(std::uint32_t i) const { return nodes_[i]; }
+  bool empty() const { return nodes_.size() == 1 && !nodes_[0].terminal; }
+
+ private:
+  std::vector<Node> nodes_;
 };
 
 class JsonEvent {
@@ -28,6 +45,20 @@ class JsonEvent {
   // False when `message` is not entirely one JSON object (then every JSON condition is false,
   // DECISIONS 5), or nests deeper than `max_depth`.
   bool parse(std::string_view message, std::size_t max_depth);
+
+  // True exactly when parse() would succeed, without building nodes.
+  bool validate(std::string_view message, std::size_t max_depth);
+
+  // The "parse only what the pattern reads" pass: one scan of `message` that keeps only the nodes
+  // on the trie's paths (pointing into `message`, which must outlive the nodes) and skips every
+  // other value without validating it. For a message that is valid JSON the nodes select exactly
+  // what parse() would select (duplicate keys included: every occurrence is kept, lookups take
+  // the last). For an invalid one the result is meaningless; callers therefore trust only a
+  // "no match" (the full parse would also say no match: an invalid event matches nothing) and
+  // confirm a match with validate(). kUnsure: the scan met something it does not decode (a
+  // backslash escape in a read key or string, a malformed token); use parse().
+  enum class ScanResult { kScanned, kNotObject, kUnsure };
+  ScanResult scan_selected(std::string_view message, const SelectorTrie& trie);
 
   const JsonNode& node(std::uint32_t i) const { return nodes_[i]; }
   static constexpr std::uint32_t root() { return 0; }
@@ -60,9 +91,8 @@ class JsonEvent {
       }
       case ast::Step::Kind::kIndex: {
         if (n.type != FieldValue::Type::kArray) return;
-        std::size_t i = 0;
-        for (std::uint32_t c = n.first_child; c != JsonNode::kNone; c = nodes_[c].next_sibling, ++i)
-          if (i == step->index) return select_from(c, step + 1, end, on_node);
+        for (std::uint32_t c = n.first_child; c != JsonNode::kNone; c = nodes_[c].next_sibling)
+          if (nodes_[c].index == step->index) return select_from(c, step + 1, end, on_node);
         return;
       }
       case ast::Step::Kind::kAnyIndex: {
@@ -87,6 +117,7 @@ class JsonEvent {
   std::string buffer_;
   std::vector<JsonNode> nodes_;
   friend struct JsonEventBuilder;
+  friend class SparseScanner;
 };
 
 }  // namespace cwfilter::detail

@@ -1,0 +1,269 @@
+// PatternSet: the shared pass over an event for several patterns (include/cwfilter/pattern_set.hpp).
+#include <cwfilter/pattern_set.hpp>
+
+#include "pattern/compiled.hpp"
+#include "pattern/json_event.hpp"
+#include "pattern/prefilter.hpp"
+#include "pattern/tokenizer.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace cwfilter {
+namespace detail {
+
+namespace {
+
+// Finds which of many literals occur in a text in one pass. Candidate positions are those whose
+// byte is one of the literals' first bytes (found 16 at a time with SSE2 when there are at most
+// kMaxFirstBytes of them: JSON literals nearly all start with '"'); there the next 4 bytes are
+// hashed into a small bitmap of the literals' first 4 bytes, and hits are verified. Literals
+// shorter than 4 bytes are searched one by one.
+class MultiLiteral {
+ public:
+  static constexpr unsigned kBits = 12;
+
+  explicit MultiLiteral(const std::vector<std::string>& literals) : literals_(literals) {
+    std::vector<std::vector<std::uint32_t>> buckets(1u << kBits);
+    for (std::uint32_t id = 0; id < literals.size(); ++id) {
+      const std::string& lit = literals[id];
+      if (lit.size() < 4) {
+        short_.push_back(id);
+        continue;
+      }
+      std::uint32_t key;
+      std::memcpy(&key, lit.data(), 4);
+      std::uint32_t h = hash(key);
+      bitmap_[h >> 6] |= std::uint64_t{1} << (h & 63);
+      buckets[h].push_back(id);
+      const auto first = static_cast<unsigned char>(lit[0]);
+      if (!is_first_[first]) {
+        is_first_[first] = true;
+        firsts_.push_back(static_cast<char>(first));
+      }
+    }
+    offsets_.push_back(0);
+    for (const auto& b : buckets) {
+      for (auto id : b) {
+        std::uint32_t key;
+        std::memcpy(&key, literals[id].data(), 4);
+        entries_.push_back({key, id});
+      }
+      offsets_.push_back(static_cast<std::uint32_t>(entries_.size()));
+    }
+  }
+
+  // found[id] = 1 for every literal that occurs in `text` (found must hold size() zeros).
+  void scan(std::string_view text, std::uint8_t* found) const {
+    for (auto id : short_) found[id] = contains(text, literals_[id]);
+    if (entries_.empty() || text.size() < 4) return;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    if (firsts_.size() <= kMaxFirstBytes) {
+      __m128i want[kMaxFirstBytes];
+      for (std::size_t k = 0; k < firsts_.size(); ++k) want[k] = _mm_set1_epi8(firsts_[k]);
+      for (; i + 16 <= n - 3; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        __m128i m = _mm_cmpeq_epi8(v, want[0]);
+        for (std::size_t k = 1; k < firsts_.size(); ++k) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, want[k]));
+        auto bits = static_cast<unsigned>(_mm_movemask_epi8(m));
+        while (bits) {
+          check(p, n, i + static_cast<std::size_t>(__builtin_ctz(bits)), found);
+          bits &= bits - 1;
+        }
+      }
+    }
+#endif
+    for (; i + 4 <= n; ++i)
+      if (is_first_[p[i]]) check(p, n, i, found);
+  }
+
+ private:
+  static constexpr std::size_t kMaxFirstBytes = 4;
+  static std::uint32_t hash(std::uint32_t x) { return (x * 2654435761u) >> (32 - kBits); }
+
+  // Position i (with i + 4 <= n) against the literals whose first 4 bytes hash like p[i..i+4).
+  void check(const unsigned char* p, std::size_t n, std::size_t i, std::uint8_t* found) const {
+    std::uint32_t x;
+    std::memcpy(&x, p + i, 4);
+    const std::uint32_t h = hash(x);
+    if (!((bitmap_[h >> 6] >> (h & 63)) & 1)) return;
+    for (std::uint32_t e = offsets_[h]; e < offsets_[h + 1]; ++e) {
+      if (entries_[e].key != x) continue;
+      const std::string& lit = literals_[entries_[e].id];
+      if (lit.size() > n - i) continue;
+      std::size_t k = 4;
+      while (k < lit.size() && p[i + k] == static_cast<unsigned char>(lit[k])) ++k;
+      if (k == lit.size()) found[entries_[e].id] = 1;
+    }
+  }
+  struct Entry {
+    std::uint32_t key;
+    std::uint32_t id;
+  };
+  std::vector<std::string> literals_;
+  std::uint64_t bitmap_[(1u << kBits) / 64] = {};
+  std::vector<std::uint32_t> offsets_;
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> short_;
+  bool is_first_[256] = {};
+  std::vector<char> firsts_;
+};
+
+}  // namespace
+
+struct PatternSetImpl {
+  std::vector<Pattern> patterns;
+  // Every literal of every pattern's prefilter: the shared scan finds them all at once.
+  std::vector<std::string> literals;
+  std::vector<std::vector<std::vector<std::uint32_t>>> clauses;  // per pattern, as literal ids
+  std::unique_ptr<MultiLiteral> scanner;
+  SelectorTrie trie;  // the union of every JSON pattern's selectors
+  bool any_json = false;
+
+  explicit PatternSetImpl(std::vector<Pattern> ps) : patterns(std::move(ps)) {
+    for (const auto& p : patterns) {
+      const CompiledPattern& cp = p.impl();
+      std::vector<std::vector<std::uint32_t>> mine;
+      // Term patterns evaluate by substring search anyway; their literals would only add work.
+      if (cp.family == Family::kJson || cp.family == Family::kSpaceDelimited)
+        for (const auto& clause : cp.prefilter.clauses) {
+          std::vector<std::uint32_t> ids;
+          for (const auto& lit : clause.any_of) ids.push_back(literal_id(lit));
+          mine.push_back(std::move(ids));
+        }
+      clauses.push_back(std::move(mine));
+      if (cp.family == Family::kJson) {
+        any_json = true;
+        add_selectors(cp.json, trie);
+      }
+    }
+    scanner = std::make_unique<MultiLiteral>(literals);
+  }
+
+  std::uint32_t literal_id(const std::string& lit) {
+    for (std::uint32_t i = 0; i < literals.size(); ++i)
+      if (literals[i] == lit) return i;
+    literals.push_back(lit);
+    return static_cast<std::uint32_t>(literals.size() - 1);
+  }
+};
+
+}  // namespace detail
+
+PatternSet::PatternSet(std::vector<Pattern> patterns)
+    : impl_(std::make_shared<detail::PatternSetImpl>(std::move(patterns))) {}
+
+std::size_t PatternSet::size() const noexcept { return impl_->patterns.size(); }
+
+const Pattern& PatternSet::pattern(std::size_t i) const { return impl_->patterns.at(i); }
+
+std::vector<std::size_t> PatternSet::matching(std::string_view message) const {
+  std::vector<std::size_t> out;
+  matching(message, out);
+  return out;
+}
+
+void PatternSet::matching(std::string_view message, std::vector<std::size_t>& out) const {
+  using detail::JsonEvent;
+  const detail::PatternSetImpl& s = *impl_;
+  out.clear();
+  struct Scratch {
+    std::vector<std::uint8_t> found;
+    JsonEvent sparse, full;
+    std::vector<detail::Token> tokens;
+  };
+  thread_local Scratch t;
+
+  // Each shared step runs at most once, and only when a pattern needs it.
+  bool scanned_literals = false;
+  int backslash = -1;
+  bool scanned_json = false;
+  JsonEvent::ScanResult scan = JsonEvent::ScanResult::kUnsure;
+  std::size_t parsed_depth = SIZE_MAX, validated_depth = SIZE_MAX;
+  bool parsed_ok = false, validated_ok = false;
+  bool tokenized = false;
+
+  auto passes_prefilter = [&](std::size_t i, const detail::CompiledPattern& cp) {
+    const auto& clauses = s.clauses[i];
+    if (clauses.empty()) return true;
+    if (!scanned_literals) {
+      t.found.assign(s.literals.size(), 0);
+      s.scanner->scan(message, t.found.data());
+      scanned_literals = true;
+    }
+    bool all = true;
+    for (const auto& clause : clauses) {
+      bool any = false;
+      for (auto id : clause) any = any || t.found[id];
+      if (!any) {
+        all = false;
+        break;
+      }
+    }
+    if (all || !cp.prefilter.json) return all;
+    if (backslash < 0) backslash = std::memchr(message.data(), '\\', message.size()) != nullptr;
+    return backslash == 1;
+  };
+  auto full_parse = [&](std::size_t depth) {
+    if (parsed_depth != depth) {
+      parsed_ok = t.full.parse(message, depth);
+      parsed_depth = depth;
+    }
+    return parsed_ok;
+  };
+  auto valid = [&](std::size_t depth) {
+    if (validated_depth != depth) {
+      validated_ok = t.full.validate(message, depth);
+      validated_depth = depth;
+      parsed_depth = SIZE_MAX;  // validate() leaves no nodes
+    }
+    return validated_ok;
+  };
+
+  for (std::size_t i = 0; i < s.patterns.size(); ++i) {
+    const detail::CompiledPattern& cp = s.patterns[i].impl();
+    if (message.size() > cp.options.max_event_bytes) continue;
+    bool match = false;
+    switch (cp.family) {
+      case Family::kMatchAll: match = true; break;
+      case Family::kTerm: match = detail::eval_terms(cp, message); break;
+      case Family::kRegex: match = RE2::PartialMatch(message, *cp.regex); break;
+      case Family::kSpaceDelimited:
+        if (!passes_prefilter(i, cp)) break;
+        if (!tokenized) {
+          detail::tokenize(message, t.tokens);
+          tokenized = true;
+        }
+        match = detail::eval_space(cp, message, t.tokens);
+        break;
+      case Family::kJson: {
+        if (!passes_prefilter(i, cp)) break;
+        if (!scanned_json) {
+          scan = t.sparse.scan_selected(message, s.trie);
+          scanned_json = true;
+        }
+        if (scan == JsonEvent::ScanResult::kNotObject) break;
+        // The sparse read settles "no match"; a match is confirmed by the full parse, which also
+        // checks that the whole event is valid JSON within this pattern's depth limit.
+        if (scan == JsonEvent::ScanResult::kScanned) {
+          match = detail::eval_json(cp.json, t.sparse) && valid(cp.options.max_json_depth);
+          break;
+        }
+        match = full_parse(cp.options.max_json_depth) && detail::eval_json(cp.json, t.full);
+        break;
+      }
+    }
+    if (match) out.push_back(i);
+  }
+}
+
+}  // namespace cwfilter

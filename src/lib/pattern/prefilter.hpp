@@ -1,0 +1,50 @@
+// The raw-bytes prefilter (issue 8): literals that every matching event must contain, derived from
+// the AST, checked on the event's bytes before any parse. It never rejects an event that matches.
+//
+// Why it is safe:
+// - Term and space-delimited patterns compare raw substrings of the event (terms are found in the
+//   message; fields are slices of it), so a literal a condition needs is in the raw bytes.
+// - JSON patterns compare *decoded* values. Without any backslash in the event, every decoded
+//   string is the raw bytes between its quotes, and numbers and true/false/null are their source
+//   text, so the literal is again in the raw bytes. With a backslash anywhere (`\u0043onsoleLogin`,
+//   `\"`, `\/`) the literal may hide behind an escape: then the prefilter does not reject.
+//   A value that can only be a string (it is not a number lexeme nor part of true/false/null)
+//   is searched with its quotes (`"ConsoleLogin"`, `"AccessDenied` for a prefix, `Operation"` for a
+//   suffix), which is far more selective than the bare word.
+#pragma once
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cwfilter::detail {
+
+struct CompiledPattern;
+
+// One alternative of a clause must occur in the event.
+struct LiteralClause {
+  std::vector<std::string> any_of;
+};
+
+struct Prefilter {
+  std::vector<LiteralClause> clauses;  // all must hold; empty: every event may match
+  bool json = false;                   // a backslash in the event disables rejection
+
+  bool empty() const noexcept { return clauses.empty(); }
+  // False only when the event certainly does not match.
+  bool may_match(std::string_view message) const noexcept;
+};
+
+// The literals of a compiled pattern (its AST and family are read; nothing else).
+Prefilter derive_prefilter(const CompiledPattern& cp);
+
+// Fast substring test: memchr for one byte, glibc's memmem (two-way, vectorised) otherwise.
+inline bool contains(std::string_view haystack, std::string_view needle) noexcept {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  if (needle.size() == 1) return std::memchr(haystack.data(), needle[0], haystack.size()) != nullptr;
+  return ::memmem(haystack.data(), haystack.size(), needle.data(), needle.size()) != nullptr;
+}
+
+}  // namespace cwfilter::detail

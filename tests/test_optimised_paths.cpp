@@ -1,0 +1,268 @@
+// Differential test of the issue-8 optimisation passes: every optimised path gives the answer of
+// the plain reference evaluator (reference::match) on every (pattern, event) pair of
+//   patterns: every distinct compiling pattern of corpus/patterns.jsonl and spec/cases/patterns.jsonl;
+//   events:   every CloudTrail event of the corpus, every event of the spec cases, the Apache and
+//             VPC flow-log lines, and adversarial variants made for the prefilter and the sparse
+//             JSON scan: JSON escapes that decode to the literal (`\u0043onsoleLogin`), escaped
+//             keys, escaped quotes and slashes, duplicate keys (earlier and later, flat and nested),
+//             whitespace, invalid JSON (truncated, trailing bytes, NUL byte, too deep).
+// Paths checked per pair: Pattern::matches (prefilter + sparse scan + validation), Pattern::match,
+// Pattern::match_and_resolve, and the prefilter alone (never rejects a match); per event: a
+// PatternSet of all the patterns at once.
+#include "support.hpp"
+
+#include <cwfilter/input.hpp>
+#include <cwfilter/pattern.hpp>
+#include <cwfilter/pattern_set.hpp>
+
+#include "pattern/compiled.hpp"
+#include "pattern/json_event.hpp"
+#include "pattern/prefilter.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace cwfilter;
+
+namespace {
+
+// Calls edit(content, is_key) for every string token of a JSON text and rebuilds it.
+std::string map_strings(std::string_view json, const std::function<std::string(std::string_view, bool)>& edit) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < json.size()) {
+    if (json[i] != '"') {
+      out += json[i++];
+      continue;
+    }
+    std::size_t j = i + 1;
+    while (j < json.size() && json[j] != '"') j += json[j] == '\\' ? 2 : 1;
+    if (j >= json.size()) return std::string(json);
+    std::string_view content = json.substr(i + 1, j - i - 1);
+    std::size_t k = j + 1;
+    while (k < json.size() && (json[k] == ' ' || json[k] == '\n' || json[k] == '\t' || json[k] == '\r')) ++k;
+    bool is_key = k < json.size() && json[k] == ':';
+    out += '"';
+    out += edit(content, is_key);
+    out += '"';
+    i = j + 1;
+  }
+  return out;
+}
+
+// The first ASCII letter as a \u00XX escape (decodes to the same text).
+std::string escape_first_letter(std::string_view s) {
+  std::string out(s);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '\\') return out;  // leave strings that already have escapes alone
+    if ((out[i] >= 'A' && out[i] <= 'Z') || (out[i] >= 'a' && out[i] <= 'z')) {
+      return out.substr(0, i) + fmt::format("\\u{:04X}", static_cast<unsigned>(out[i])) + out.substr(i + 1);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> adversarial(const std::string& e) {
+  std::vector<std::string> out;
+  if (e.empty() || e.front() != '{' || e.back() != '}') return out;
+  out.push_back(map_strings(e, [](std::string_view s, bool key) { return key ? std::string(s) : escape_first_letter(s); }));
+  out.push_back(map_strings(e, [](std::string_view s, bool key) { return key ? escape_first_letter(s) : std::string(s); }));
+  out.push_back(map_strings(e, [](std::string_view s, bool) {
+    std::string r;
+    for (char c : s) r += c == '/' ? std::string("\\/") : std::string(1, c);
+    return r;
+  }));
+  out.push_back(map_strings(e, [](std::string_view s, bool key) {
+    return key ? std::string(s) : std::string(s) + "\\\"x";
+  }));
+  const std::string body = e.substr(1, e.size() - 2);
+  const std::string dup = R"("eventName":"ConsoleLogin","errorMessage":"Failed authentication","userIdentity":{"type":"Root"},"errorCode":"AccessDenied","eventSource":"s3.amazonaws.com")";
+  if (!body.empty()) {
+    out.push_back("{" + dup + "," + body + "}");  // earlier duplicates: the event's own win
+    out.push_back("{" + body + "," + dup + "}");  // later duplicates win
+    out.push_back("{" + body + R"(,"eventName":{"x":1},"userIdentity":[1,2])" + "}");
+  }
+  out.push_back(map_strings(e, [](std::string_view s, bool) { return std::string(s); }) + " ");
+  std::string spaced;
+  for (char c : e) {
+    spaced += c;
+    if (c == ',' || c == ':') spaced += " \n";
+  }
+  out.push_back(spaced);  // also breaks commas inside strings: still a differential pair
+  out.push_back(e.substr(0, e.size() - 1));  // truncated
+  out.push_back(e + "x");                    // trailing garbage
+  out.push_back(e.substr(0, e.size() - 1) + ",\"nul\":\"a" + std::string(1, '\0') + "b\"}");
+  out.push_back(e.substr(0, e.size() - 1) + ",\"deep\":" + std::string(600, '[') + std::string(600, ']') + "}");
+  return out;
+}
+
+struct Corpus {
+  std::vector<Pattern> patterns;
+  std::vector<std::string> events;
+};
+
+const Corpus& corpus() {
+  static const Corpus kCorpus = [] {
+    Corpus c;
+    std::set<std::string> texts;
+    for (const auto& d : test::read_jsonl(test::shared_path("corpus/patterns.jsonl"))) texts.insert(test::str(d, "pattern"));
+    std::vector<std::string> spec_events;
+    for (const auto& d : test::read_jsonl(test::shared_path("spec/cases/patterns.jsonl"))) {
+      if (d.HasMember("pattern")) texts.insert(test::str(d, "pattern"));
+      if (d.HasMember("event")) spec_events.push_back(test::str(d, "event"));
+    }
+    for (const auto& t : texts)
+      if (auto p = compile(t); p.ok()) c.patterns.push_back(*p);
+
+    std::vector<std::string> cloudtrail;
+    for (const char* dir : {"awsdocs", "panther", "stratus-red-team", "otrf"}) {
+      auto r = read_all(test::shared_path(std::string("corpus/cloudtrail/") + dir));
+      if (r.ok())
+        for (auto& e : r.value().events) cloudtrail.push_back(std::move(e.message));
+    }
+    c.events = cloudtrail;
+    c.events.insert(c.events.end(), spec_events.begin(), spec_events.end());
+    for (const auto& d : test::read_jsonl(test::shared_path("corpus/lines/vpc_flow_logs.jsonl")))
+      c.events.push_back(test::str(d, "line"));
+    for (const auto& d : test::read_jsonl(test::shared_path("corpus/lines/apache_clf_awsdocs.jsonl")))
+      c.events.push_back(test::str(d, "line"));
+    {
+      std::istringstream lines(test::slurp(test::shared_path("corpus/lines/apache_combined_elastic_examples.log")));
+      std::string line;
+      for (int n = 0; n < 100 && std::getline(lines, line); ++n) c.events.push_back(line);
+    }
+    // Adversarial variants of the spec events, of every ConsoleLogin event and of every 24th
+    // CloudTrail event (all of them would make the Debug run long without adding shapes;
+    // CWFILTER_OPTIMISED_ALL=1 takes every CloudTrail event).
+    const bool all = std::getenv("CWFILTER_OPTIMISED_ALL") != nullptr;
+    for (const auto& e : spec_events)
+      for (auto& v : adversarial(e)) c.events.push_back(std::move(v));
+    for (std::size_t i = 0; i < cloudtrail.size(); ++i)
+      if (all || i % 24 == 0 || cloudtrail[i].find("ConsoleLogin") != std::string::npos)
+        for (auto& v : adversarial(cloudtrail[i])) c.events.push_back(std::move(v));
+    return c;
+  }();
+  return kCorpus;
+}
+
+}  // namespace
+
+TEST_CASE("optimised paths: adversarial variants are what they claim", "[optimised]") {
+  const std::string e = R"({"eventName":"ConsoleLogin","errorMessage":"Failed authentication"})";
+  auto v = adversarial(e);
+  REQUIRE(v.size() > 10);
+  CHECK(v[0] == R"({"eventName":"\u0043onsoleLogin","errorMessage":"\u0046ailed authentication"})");
+  auto p = compile(R"({ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") })").value();
+  CHECK(reference::match(p.ast(), v[0]).matched);
+  CHECK(p.matches(v[0]));                      // the escape hides the literal from the raw bytes
+  CHECK_FALSE(p.impl().prefilter.empty());
+  CHECK(p.impl().prefilter.may_match(v[0]));   // ... so the prefilter must let it through
+  CHECK_FALSE(p.impl().prefilter.may_match(R"({"eventName":"ConsoleLogout"})"));
+  CHECK(p.matches(v[1]));                      // escaped keys
+  CHECK_FALSE(p.matches(v[v.size() - 1]));     // deeper than max_json_depth
+  CHECK_FALSE(p.matches(v[v.size() - 2]));     // NUL byte
+  CHECK_FALSE(p.matches(v[v.size() - 3]));     // trailing garbage
+  CHECK_FALSE(p.matches(v[v.size() - 4]));     // truncated
+}
+
+TEST_CASE("optimised paths: sparse scan keeps duplicates, wildcards and indexes", "[optimised]") {
+  struct Case {
+    const char* pattern;
+    const char* event;
+  };
+  const Case cases[] = {
+      {R"({ $.a.b = 1 })", R"({"a":{"b":1},"a":{"c":2}})"},
+      {R"({ $.a.b = 1 })", R"({"a":{"c":2},"a":{"b":1}})"},
+      {R"({ $.a NOT EXISTS })", R"({"b":{"a":1}})"},
+      {R"({ $.*.b = 1 })", R"({"x":{"b":1},"x":{"b":2}})"},
+      {R"({ $.*.b = 2 })", R"({"x":{"b":1},"x":{"b":2}})"},
+      {R"({ $.a[1] = 2 })", R"({"a":[1,2,3]})"},
+      {R"({ $.a[2] = 2 })", R"({"a":[1,2,3]})"},
+      {R"({ $.a[*].b = "x" })", R"({"a":[{"b":"y"},{"b":"x"}]})"},
+      {R"({ $.a[0][1] = 5 })", R"({"a":[[4,5],[6]]})"},
+      {R"({ $.a = "x\"y" })", R"({"a":"x\"y"})"},
+      {R"({ $.a IS NULL })", R"({"a":null})"},
+      {R"({ $.a IS TRUE })", R"({"a" : true , "b":[{"c":"}"}]})"},
+      {R"({ $.a = 1 })", R"({"a":1,})"},
+      {R"({ $.a = 1 })", R"([{"a":1}])"},
+      {R"({ $.a = 1 })", R"(  {"a":1}  )"},
+      {R"({ $.a = "*" })", R"({"a":{}})"},
+      {R"({ $.b = "q" })", R"({"a":"\\","b":"q"})"},
+  };
+  for (const auto& c : cases) {
+    auto p = compile(c.pattern);
+    REQUIRE(p.ok());
+    INFO(c.pattern << "  over  " << c.event);
+    bool want = reference::match(p->ast(), c.event).matched;
+    CHECK(p->matches(c.event) == want);
+    PatternSet set({*p});
+    CHECK(set.matching(c.event).size() == (want ? 1u : 0u));
+  }
+}
+
+TEST_CASE("optimised paths agree with the reference evaluator on the corpus", "[optimised][differential]") {
+  const Corpus& c = corpus();
+  REQUIRE(c.patterns.size() > 400);
+  REQUIRE(c.events.size() > 3000);
+  PatternSet set(c.patterns);
+  std::vector<std::optional<FieldValue>> values;
+  std::vector<std::size_t> hits, want;
+  std::size_t pairs = 0, matched = 0, disagreements = 0, prefiltered = 0, set_disagreements = 0;
+  std::vector<FieldRef> refs;
+  for (const char* r : {"$.eventName", "$.userIdentity.type", "$1", "$status_code"}) refs.push_back(FieldRef::parse(r).value());
+  for (const auto& e : c.events) {
+    want.clear();
+    for (std::size_t i = 0; i < c.patterns.size(); ++i) {
+      const Pattern& p = c.patterns[i];
+      const MatchResult ref = reference::match(p.ast(), e, p.options());
+      ++pairs;
+      matched += ref.matched;
+      if (ref.matched) want.push_back(i);
+      const bool pf = p.impl().prefilter.may_match(e);
+      prefiltered += !pf;
+      const bool fast = p.matches(e);
+      const MatchResult full = p.match(e);
+      const bool resolved = p.match_and_resolve(e, refs, values);
+      if (fast != ref.matched || full.matched != ref.matched || resolved != ref.matched ||
+          (ref.matched && !pf) || full.extracted_values != ref.extracted_values) {
+        if (++disagreements <= 10)
+          UNSCOPED_INFO("pattern " << p.source() << "\n  event " << e << "\n  reference " << ref.matched
+                                   << " matches " << fast << " match " << full.matched << " resolve "
+                                   << resolved << " prefilter " << pf);
+      }
+    }
+    set.matching(e, hits);
+    if (hits != want && ++set_disagreements <= 5) UNSCOPED_INFO("PatternSet differs on event " << e);
+  }
+  WARN(fmt::format("{} pairs, {} matches, {} rejected by the prefilter", pairs, matched, prefiltered));
+  CHECK(disagreements == 0);
+  CHECK(set_disagreements == 0);
+  CHECK(matched > 1000);
+  CHECK(prefiltered > pairs / 2);  // the prefilter does work
+}
+
+TEST_CASE("optimised paths: validate() accepts exactly what parse() accepts", "[optimised]") {
+  detail::JsonEvent a, b;
+  std::size_t valid = 0;
+  const std::vector<std::string> extra = {"{}", " {} ", "{\"a\":[]}", "{\"a\":-0.5}", "{\"a\":01}", "{\"a\":1e400}",
+                                    "{\"a\":1.}", "{\"a\":\"\\u00e9\"}", "{\"a\":tru}", "{\"a\":1,}", "{\"a\" 1}",
+                                    "{\"a\":[1,]}", "{\"a\":{\"b\":{}}}", "[]", "{\"a\":\"\x01\"}", "{\"a\":1}}",
+                                    "{\"a\":12345678901234567890123}", "{\"a\":\"x\"}\n", "{\"a\":nul}"};
+  for (const std::vector<std::string>* set : {&corpus().events, &extra}) {
+    for (const auto& e : *set) {
+      for (std::size_t depth : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{512}}) {
+        INFO(e << " depth " << depth);
+        const bool p = a.parse(e, depth);
+        CHECK(b.validate(e, depth) == p);
+        valid += p;
+      }
+    }
+  }
+  CHECK(valid > 1000);
+}
