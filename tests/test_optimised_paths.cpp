@@ -11,7 +11,9 @@
 // PatternSet of all the patterns at once.
 #include "support.hpp"
 
+#include <cwfilter/alarm.hpp>
 #include <cwfilter/input.hpp>
+#include <cwfilter/metrics.hpp>
 #include <cwfilter/pattern.hpp>
 #include <cwfilter/pattern_set.hpp>
 
@@ -24,6 +26,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -265,4 +268,59 @@ TEST_CASE("optimised paths: validate() accepts exactly what parse() accepts", "[
     }
   }
   CHECK(valid > 1000);
+}
+
+// The alarm's cheap path: store_source (standard statistics read through query_buckets and a
+// bucket cache) gives what query + compute give, also when the store changes between reads.
+TEST_CASE("optimised paths: store_source equals query + compute", "[optimised][alarm]") {
+  MetricStore store;
+  const MetricKey key("NS", "M");
+  std::mt19937_64 rng(11);
+  const std::int64_t t0 = 1767225600000;
+  for (int i = 0; i < 600; ++i)
+    (void)store.add_value(key, i % 3 ? StandardUnit::kCount : StandardUnit::kSeconds,
+                          t0 + static_cast<std::int64_t>(rng() % (120 * 60000)), static_cast<double>(rng() % 1000) / 7.0);
+  std::size_t checked = 0;
+  for (const char* stat : {"Sum", "Average", "Maximum", "Minimum", "SampleCount", "p90"}) {
+    for (std::optional<StandardUnit> unit : {std::optional<StandardUnit>{}, std::optional<StandardUnit>{StandardUnit::kCount}}) {
+      for (int period : {60, 300}) {
+        alarm::MetricAlarm a;
+        a.alarm_name = "a";
+        a.metric_namespace = "NS";
+        a.metric_name = "M";
+        a.unit = unit;
+        if (std::string(stat) == "p90") a.extended_statistic = stat;
+        else a.statistic = stat;
+        a.period = period;
+        auto source = alarm::store_source(store, a);
+        const Statistic st = parse_statistic(stat).value();
+        const std::int64_t p = period * 1000LL;
+        // Forward, backward and jumping reads; a write in the middle invalidates the cache.
+        std::vector<std::int64_t> starts;
+        for (std::int64_t s = t0 - 3 * p; s < t0 + 130 * 60000; s += p) starts.push_back(s);
+        for (std::int64_t s = t0 + 100 * 60000; s > t0 - 2 * p; s -= 2 * p) starts.push_back(s);
+        for (std::size_t k = 0; k < starts.size(); ++k) {
+          if (k == starts.size() / 2)
+            (void)store.add_value(key, StandardUnit::kCount, starts[k] + 1000, 12345.0);
+          auto got = source(starts[k], starts[k] + p);
+          auto agg = store.query(key, unit, starts[k], starts[k] + p, true);
+          std::optional<double> want = agg ? compute(st, *agg) : std::nullopt;
+          INFO(stat << " period " << period << " start " << starts[k]);
+          REQUIRE(got.has_value() == want.has_value());
+          if (got) {
+            CHECK(got->value == *want);
+            CHECK(got->sample_count == agg->sample_count);
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  CHECK(checked > 1000);
+  // query_buckets against query, bucket by bucket.
+  auto buckets = store.query_buckets(key, std::nullopt, t0 - 60000, 60000, 130);
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    const std::int64_t s = t0 - 60000 + static_cast<std::int64_t>(i) * 60000;
+    CHECK(buckets[i] == store.query(key, std::nullopt, s, s + 60000, false));
+  }
 }

@@ -233,6 +233,16 @@ class MetricStore {
   std::optional<Aggregate> query(const MetricKey& key, std::optional<StandardUnit> unit,
                                  std::int64_t start_ms, std::int64_t end_ms,
                                  bool include_values = true) const;
+  // The aggregates of `count` consecutive buckets [start + i x period, start + (i+1) x period),
+  // each exactly what query(key, unit, ..., include_values) returns for it (nullopt for an empty
+  // bucket), in one lookup of the key and one walk over its cells.
+  std::vector<std::optional<Aggregate>> query_buckets(const MetricKey& key, std::optional<StandardUnit> unit,
+                                                      std::int64_t start_ms, std::int64_t period_ms,
+                                                      std::size_t count, bool include_values = false) const;
+  // Changes whenever the content may have changed (every add, put, merge, expire_before); unique
+  // across stores. Caches of query results compare it.
+  std::uint64_t revision() const noexcept;
+
   // Units that have live data for `key` in [start_ms, end_ms), in StandardUnit order.
   std::vector<StandardUnit> units_with_data(const MetricKey& key, std::int64_t start_ms,
                                             std::int64_t end_ms) const;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -207,6 +208,23 @@ struct KeyEntry {
   }
 };
 
+// The raw multiset of a bucket: each cell's values (canonical, ascending), merged.
+std::vector<ValueCount> merged_values(const std::vector<const Cell*>& cells) {
+  std::vector<ValueCount> merged;
+  std::vector<std::size_t> bounds{0};
+  for (const Cell* cell : cells) {
+    if (cell->sorted == cell->values.size()) {
+      merged.insert(merged.end(), cell->values.begin(), cell->values.end());
+    } else {
+      const auto canonical = cell->canonical_values();
+      merged.insert(merged.end(), canonical.begin(), canonical.end());
+    }
+    bounds.push_back(merged.size());
+  }
+  merge_runs(merged, std::move(bounds));
+  return merged;
+}
+
 // Approximate size of one std::map node holding a cell (red-black node header + key + value).
 constexpr std::size_t kMapNodeBytes = 4 * sizeof(void*) + sizeof(std::int64_t) + sizeof(Cell);
 
@@ -220,8 +238,16 @@ bool qualifies_for_percentiles(const StatisticSet& s) noexcept {
   return s.minimum * s.sample_count == s.sum;
 }
 
+// Revisions are unique across stores, so a cache keyed by one store's revision never mistakes
+// another state (an assigned or merged store) for the one it cached.
+std::uint64_t next_revision() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
 struct MetricStore::Impl {
   MetricStoreOptions options;
+  std::uint64_t revision = next_revision();
   std::unordered_map<MetricKey, KeyEntry> metrics;
   std::optional<std::int64_t> newest;
   std::int64_t floor = kNoCutoff;
@@ -281,6 +307,7 @@ const MetricStoreOptions& MetricStore::options() const noexcept { return impl_->
 Result<AddOutcome, Error> MetricStore::add_value(const MetricKey& key, StandardUnit unit,
                                                  std::int64_t timestamp_ms, double value,
                                                  int storage_resolution) {
+  impl_->revision = next_revision();
   if (auto e = check_value(value, "Value")) return *e;
   if (auto e = check_resolution(storage_resolution)) return *e;
   Cell* cell = impl_->cell_for(key, unit, timestamp_ms, storage_resolution);
@@ -295,6 +322,7 @@ Result<AddOutcome, Error> MetricStore::add_values(const MetricKey& key, Standard
                                                   std::span<const double> values,
                                                   std::span<const double> counts,
                                                   int storage_resolution) {
+  impl_->revision = next_revision();
   if (values.empty()) return Error{"Values: at least one value is required"};
   if (values.size() > 150)
     return Error{fmt::format("Values: at most 150 values are allowed (got {})", values.size())};
@@ -332,6 +360,7 @@ Result<AddOutcome, Error> MetricStore::add_statistic_set(const MetricKey& key, S
                                                          std::int64_t timestamp_ms,
                                                          const StatisticSet& set,
                                                          int storage_resolution) {
+  impl_->revision = next_revision();
   if (auto e = check_value(set.sample_count, "StatisticValues.SampleCount")) return *e;
   if (auto e = check_value(set.sum, "StatisticValues.Sum")) return *e;
   if (auto e = check_value(set.minimum, "StatisticValues.Minimum")) return *e;
@@ -432,21 +461,7 @@ std::optional<Aggregate> MetricStore::query(const MetricKey& key, std::optional<
   out.sum = sum.value();
   out.minimum = minimum;
   out.maximum = maximum;
-  if (raw) {
-    std::vector<ValueCount> merged;
-    std::vector<std::size_t> bounds{0};
-    for (const Cell* cell : cells) {
-      if (cell->sorted == cell->values.size()) {
-        merged.insert(merged.end(), cell->values.begin(), cell->values.end());
-      } else {
-        const auto canonical = cell->canonical_values();
-        merged.insert(merged.end(), canonical.begin(), canonical.end());
-      }
-      bounds.push_back(merged.size());
-    }
-    merge_runs(merged, std::move(bounds));
-    out.values = std::move(merged);
-  }
+  if (raw) out.values = merged_values(cells);
   return out;
 }
 
@@ -478,6 +493,7 @@ std::vector<MetricKey> MetricStore::keys() const {
 }
 
 void MetricStore::merge(const MetricStore& other) {
+  impl_->revision = next_revision();
   if (this == &other) {
     const MetricStore copy(other);
     merge(copy);
@@ -503,11 +519,61 @@ void MetricStore::merge(const MetricStore& other) {
 }
 
 void MetricStore::expire_before(std::int64_t ts_ms) {
+  impl_->revision = next_revision();
   impl_->floor = std::max(impl_->floor, ts_ms);
   impl_->maybe_sweep(true);
 }
 
 std::int64_t MetricStore::cutoff() const noexcept { return impl_->cutoff(); }
+std::uint64_t MetricStore::revision() const noexcept { return impl_ ? impl_->revision : 0; }
+
+std::vector<std::optional<Aggregate>> MetricStore::query_buckets(const MetricKey& key,
+                                                                 std::optional<StandardUnit> unit,
+                                                                 std::int64_t start_ms, std::int64_t period_ms,
+                                                                 std::size_t count, bool include_values) const {
+  std::vector<std::optional<Aggregate>> out(count);
+  if (period_ms <= 0 || count == 0) return out;
+  auto it = impl_->metrics.find(key);
+  if (it == impl_->metrics.end()) return out;
+  struct Acc {
+    ExactSum count, sum;
+    double minimum = std::numeric_limits<double>::infinity();
+    double maximum = -std::numeric_limits<double>::infinity();
+    bool any = false;
+    bool raw = true;
+    std::vector<const Cell*> cells;
+  };
+  std::vector<Acc> acc(count);
+  const std::int64_t end_ms = start_ms + period_ms * static_cast<std::int64_t>(count);
+  // The same cells query() reads for each bucket: start <= t < end and t >= cutoff.
+  const std::int64_t from = std::max(start_ms, impl_->cutoff());
+  for (const auto& series : it->second.units) {
+    if (unit && series.unit != *unit) continue;
+    for (auto c = series.cells.lower_bound(from); c != series.cells.end() && c->first < end_ms; ++c) {
+      Acc& a = acc[static_cast<std::size_t>((c->first - start_ms) / period_ms)];
+      const Cell& cell = c->second;
+      a.any = true;
+      a.count.add(cell.sample_count);
+      a.sum.add(cell.sum);
+      a.minimum = std::min(a.minimum, cell.minimum);
+      a.maximum = std::max(a.maximum, cell.maximum);
+      if (include_values) {
+        a.raw = a.raw && cell.raw;
+        if (a.raw) a.cells.push_back(&cell);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!acc[i].any) continue;
+    Aggregate& g = out[i].emplace();
+    g.sample_count = acc[i].count.value();
+    g.sum = acc[i].sum.value();
+    g.minimum = acc[i].minimum;
+    g.maximum = acc[i].maximum;
+    if (include_values && acc[i].raw) g.values = merged_values(acc[i].cells);
+  }
+  return out;
+}
 std::optional<std::int64_t> MetricStore::newest_timestamp() const noexcept { return impl_->newest; }
 
 std::size_t MetricStore::series_count() const noexcept {
