@@ -316,3 +316,55 @@ TEST_CASE("replay of the CloudTrail corpus through the CIS filters and alarms", 
   CHECK(alarmed > 0);
   CHECK(summary["notifications"].GetUint64() == 0);  // no AlarmActions configured
 }
+
+TEST_CASE("example: per-user alarms through a User dimension", "[pipeline][example]") {
+  std::string dl = tmpdir() + "/dl.jsonl";
+  Run r = cli(fmt::format("run --quiet --dead-letter {} --config {} {}", dl, example("config-per-user.json"), example("cloudtrail")));
+  REQUIRE(r.status == 0);
+  auto out = lines(r.out);
+  REQUIRE_FALSE(out.empty());
+  for (const auto& l : out) {
+    rapidjson::Document env;
+    env.Parse(l.c_str());
+    rapidjson::Document msg;
+    msg.Parse(env["Message"].GetString());
+    // Only bob failed three times; alice, carol and dave never alarm.
+    CHECK(std::string(msg["AlarmName"].GetString()) == "failed-console-logins-bob");
+    CHECK(std::string(msg["NewStateValue"].GetString()) == "ALARM");
+    CHECK(std::string(msg["Trigger"]["Dimensions"][0]["value"].GetString()) == "bob");
+  }
+  CHECK(r.err.find("alarm failed-console-logins-alice:") != std::string::npos);
+  CHECK(r.err.find("warning") == std::string::npos);
+}
+
+TEST_CASE("pipeline: e-mail notifications delivered to a local SMTP server", "[pipeline][sinks]") {
+  std::string dir = tmpdir();
+  std::string error;
+  auto server = cwfilter_test::ServerProcess::start("smtp_recorder.py", {"--record", dir + "/mail.jsonl", "--lifetime", "60"}, error);
+  REQUIRE(server);
+  rapidjson::Document d;
+  std::string cfg_text = test::slurp(example("config.json"));
+  d.Parse(cfg_text.c_str());
+  auto& A = d.GetAllocator();
+  auto& sub = d["subscriptions"][0];
+  sub["Protocol"].SetString("email");
+  sub["Endpoint"].SetString("security@example.com");
+  rapidjson::Value smtp(rapidjson::kObjectType);
+  std::string url = fmt::format("smtp://127.0.0.1:{}", server->port());
+  smtp.AddMember("url", rapidjson::Value(url.c_str(), A), A);
+  smtp.AddMember("from", "AWS Notifications <no-reply@sns.amazonaws.com>", A);
+  d.AddMember("smtp", smtp, A);
+  {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    d.Accept(w);
+    std::ofstream(dir + "/mail.json") << b.GetString();
+  }
+  Run r = cli(fmt::format("run --quiet --dead-letter {0}/dl --config {0}/mail.json {1}", dir, example("cloudtrail")));
+  CHECK(r.status == 0);
+  auto mails = cwfilter_test::wait_for_lines(dir + "/mail.jsonl", 2);
+  REQUIRE(mails.size() == 2);
+  CHECK(mails[0].find("security@example.com") != std::string::npos);
+  CHECK(mails[0].find("failed-console-logins") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir + "/dl"));
+}
