@@ -11,11 +11,15 @@ namespace cwfilter::alarm {
 namespace {
 
 // Buckets are read a window at a time (MetricStore::query_buckets: one key lookup, one walk over
-// the cells) and kept until the store's revision changes. Consecutive reads (backtests walk
-// forward one bucket per evaluation) double the window, up to kMaxWindow buckets.
+// the cells) and kept until the store's revision changes. Buckets lie on a grid of the period
+// whose phase is the evaluation tick's (a 5-minute alarm evaluated every minute reads five
+// interleaved grids), so each grid is cached on its own. Consecutive reads on a grid (backtests
+// walk forward one bucket per evaluation) double its window, up to kMaxWindow buckets.
 class BucketCache {
  public:
-  static constexpr std::size_t kFirstWindow = 16, kMaxWindow = 2048;
+  static constexpr std::size_t kFirstWindow = 16;
+  static constexpr std::size_t kMaxWindow = 256;  // small enough to stay off mmap'd allocations
+  static constexpr std::size_t kMaxGrids = 8;
 
   template <typename Compute>
   std::optional<BucketDatapoint> get(const MetricStore& store, const MetricKey& key,
@@ -23,36 +27,49 @@ class BucketCache {
                                      std::int64_t period_ms, bool include_values, Compute&& compute_value) {
     std::lock_guard<std::mutex> lock(mutex_);
     const std::uint64_t revision = store.revision();
-    const bool hit = revision == revision_ && period_ms == period_ms_ && start_ms >= first_ms_ &&
-                     (start_ms - first_ms_) % period_ms == 0 &&
-                     static_cast<std::size_t>((start_ms - first_ms_) / period_ms) < values_.size();
-    if (!hit) {
-      // A store that changed since the last read (a live pipeline) gets single-bucket reads; a
-      // static one (backtests) gets growing windows.
-      const bool same = revision == revision_ && period_ms == period_ms_ && !values_.empty();
-      const bool sequential =
-          same && start_ms == first_ms_ + period_ms * static_cast<std::int64_t>(values_.size());
-      window_ = !same ? 1 : sequential ? std::min(window_ * 2, kMaxWindow) : kFirstWindow;
-      // A jump also reads a little behind: one evaluation may read its N buckets newest first.
-      const std::int64_t behind = same && !sequential ? 4 : 0;
-      first_ms_ = start_ms - behind * period_ms;
-      period_ms_ = period_ms;
+    if (revision != revision_) {
+      grids_.clear();
       revision_ = revision;
-      auto aggregates = store.query_buckets(key, unit, first_ms_, period_ms, window_, include_values);
-      values_.assign(aggregates.size(), std::nullopt);
+    }
+    const std::int64_t phase = ((start_ms % period_ms) + period_ms) % period_ms;
+    Grid* grid = nullptr;
+    for (auto& g : grids_)
+      if (g.period_ms == period_ms && g.phase_ms == phase) grid = &g;
+    if (!grid) {
+      if (grids_.size() == kMaxGrids) grids_.erase(grids_.begin());
+      grid = &grids_.emplace_back();
+      grid->period_ms = period_ms;
+      grid->phase_ms = phase;
+    }
+    const bool hit = !grid->values.empty() && start_ms >= grid->first_ms &&
+                     static_cast<std::size_t>((start_ms - grid->first_ms) / period_ms) < grid->values.size();
+    if (!hit) {
+      const bool fresh = grid->values.empty();
+      const bool sequential =
+          !fresh && start_ms == grid->first_ms + period_ms * static_cast<std::int64_t>(grid->values.size());
+      // A new grid reads one bucket (a store that changes between reads, as in a live pipeline,
+      // never pays for a window); a jump reads a window, a little behind as well (one evaluation
+      // may read its N buckets newest first).
+      grid->window = fresh ? 1 : sequential ? std::min(grid->window * 2, kMaxWindow) : kFirstWindow;
+      grid->first_ms = start_ms - (fresh || sequential ? 0 : 4) * period_ms;
+      auto aggregates = store.query_buckets(key, unit, grid->first_ms, period_ms, grid->window, include_values);
+      grid->values.assign(aggregates.size(), std::nullopt);
       for (std::size_t i = 0; i < aggregates.size(); ++i)
         if (aggregates[i])
-          if (auto v = compute_value(*aggregates[i])) values_[i] = BucketDatapoint{*v, aggregates[i]->sample_count};
+          if (auto v = compute_value(*aggregates[i])) grid->values[i] = BucketDatapoint{*v, aggregates[i]->sample_count};
     }
-    return values_[static_cast<std::size_t>((start_ms - first_ms_) / period_ms)];
+    return grid->values[static_cast<std::size_t>((start_ms - grid->first_ms) / period_ms)];
   }
 
  private:
+  struct Grid {
+    std::int64_t period_ms = 0, phase_ms = 0, first_ms = 0;
+    std::size_t window = 1;
+    std::vector<std::optional<BucketDatapoint>> values;
+  };
   std::mutex mutex_;  // a source may be shared by threads
   std::uint64_t revision_ = 0;
-  std::int64_t period_ms_ = 0, first_ms_ = 0;
-  std::size_t window_ = kFirstWindow;
-  std::vector<std::optional<BucketDatapoint>> values_;
+  std::vector<Grid> grids_;
 };
 
 }  // namespace
