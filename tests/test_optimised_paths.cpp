@@ -299,6 +299,8 @@ TEST_CASE("optimised paths: store_source equals query + compute", "[optimised][a
         std::vector<std::int64_t> starts;
         for (std::int64_t s = t0 - 3 * p; s < t0 + 130 * 60000; s += p) starts.push_back(s);
         for (std::int64_t s = t0 + 100 * 60000; s > t0 - 2 * p; s -= 2 * p) starts.push_back(s);
+        // Buckets on shifted grids, as a 5-minute alarm evaluated every minute reads them.
+        for (std::int64_t s = t0 - p; s < t0 + 60 * 60000; s += 60000) starts.push_back(s);
         for (std::size_t k = 0; k < starts.size(); ++k) {
           if (k == starts.size() / 2)
             (void)store.add_value(key, StandardUnit::kCount, starts[k] + 1000, 12345.0);
