@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
@@ -303,9 +305,14 @@ int run(RunArgs args) {
   std::uint64_t events = 0;
   std::optional<std::int64_t> newest_ts;
   auto on_event = [&](LogEvent&& e) {
-    std::uint64_t& last = seen[e.source];
-    if (e.record_number <= done[e.source]) return;  // processed before the restart
-    last = std::max(last, e.record_number);
+    // Records already processed before a restart are skipped. Followed data arrives in chunks
+    // numbered from 1 each, so it is not de-duplicated by record number.
+    const bool followed = e.source.size() > 7 && e.source.compare(e.source.size() - 7, 7, "+follow") == 0;
+    if (!followed) {
+      std::uint64_t& last = seen[e.source];
+      if (e.record_number <= done[e.source]) return;  // processed before the restart
+      last = std::max(last, e.record_number);
+    }
     // No time in the record (text lines, a redacted eventTime): in a replay it belongs where it was
     // read, just after the newest event so far; before any event, or when following, it is now.
     if (!e.has_timestamp) e.timestamp_ms = (newest_ts && !args.follow) ? *newest_ts : now_ms();
@@ -323,8 +330,29 @@ int run(RunArgs args) {
   if (args.inputs.empty()) args.inputs.push_back("-");
 
   int status = 0;
+  // Following stdin: a thread reads lines as they come; the loop below hands them over every
+  // second and evaluates on the wall clock in between.
+  std::mutex stdin_mutex;
+  std::string stdin_pending;
+  std::atomic<bool> stdin_open{false};
+  std::thread stdin_thread;
+  const bool follow_stdin = args.follow && std::find(args.inputs.begin(), args.inputs.end(), "-") != args.inputs.end();
+  if (follow_stdin) {
+    stdin_open = true;
+    stdin_thread = std::thread([&] {
+      std::string line;
+      while (!g_stop && std::getline(std::cin, line)) {
+        std::lock_guard<std::mutex> lock(stdin_mutex);
+        stdin_pending += line;
+        stdin_pending += '\n';
+      }
+      stdin_open = false;
+    });
+    stdin_thread.detach();  // a blocked read must not keep the process alive at exit
+  }
   for (const auto& in : args.inputs) {
     if (g_stop) break;
+    if (in == "-" && follow_stdin) continue;
     auto r = in == "-" ? reader->read_stdin() : reader->read_path(in);
     if (!r.ok()) {
       progress.clear();
@@ -357,6 +385,14 @@ int run(RunArgs args) {
         if (cut == std::string::npos) continue;
         reader->read_buffer(std::string_view(buf).substr(0, cut + 1), path + "+follow");
         buf.erase(0, cut + 1);
+      }
+      if (follow_stdin) {
+        std::string chunk;
+        {
+          std::lock_guard<std::mutex> lock(stdin_mutex);
+          chunk.swap(stdin_pending);
+        }
+        if (!chunk.empty()) reader->read_buffer(chunk, "-+follow");
       }
       pipeline->advance_to(now_ms());
       if (!args.state.empty()) write_state(args.state, *pipeline, seen);
