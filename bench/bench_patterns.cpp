@@ -181,6 +181,8 @@ long long checked_count(benchmark::State& state, const Stream& s, const Pattern&
 void report(benchmark::State& state, const Stream& s) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.total));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * s.events.size()));
+  state.counters["events"] = static_cast<double>(s.events.size());
+  state.counters["MB"] = static_cast<double>(s.total) / 1e6;
 }
 
 Pattern must_compile(const std::string& text) { return compile(text).value(); }
@@ -357,6 +359,18 @@ void BM_Compile_LongestCIS(benchmark::State& state) {
   state.counters["pattern_bytes"] = static_cast<double>(longest.size());
 }
 BENCHMARK(BM_Compile_LongestCIS)->Unit(benchmark::kMicrosecond);
+
+// The grammar alone (parser.cpp), to show which part of compiling is the passes'.
+void BM_ParseOnly_LongestCIS(benchmark::State& state) {
+  std::string longest;
+  for (const auto& [k, text] : data().cis)
+    if (text.size() > longest.size()) longest = text;
+  for (auto _ : state) {
+    auto p = parse(longest);
+    benchmark::DoNotOptimize(p);
+  }
+}
+BENCHMARK(BM_ParseOnly_LongestCIS)->Unit(benchmark::kMicrosecond);
 
 // ---- text logs --------------------------------------------------------------------------------
 

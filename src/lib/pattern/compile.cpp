@@ -95,6 +95,7 @@ CompiledJsonNode compile_json(const ast::JsonExpr& e, const CompiledPattern& cp)
     n.op = e.condition.op;
     if (n.cond_kind == ast::JsonCondition::Kind::kCompare) n.value = compile_value(e.condition.value, cp);
   } else {
+    n.children.reserve(e.children.size());
     for (const auto& c : e.children) n.children.push_back(compile_json(c, cp));
   }
   return n;

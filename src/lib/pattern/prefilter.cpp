@@ -70,13 +70,17 @@ Clauses json_clauses(const CompiledJsonNode& n) {
       Clauses out;
       for (const auto& c : n.children) {
         auto sub = json_clauses(c);
-        out.insert(out.end(), sub.begin(), sub.end());
+        for (auto& x : sub) out.push_back(std::move(x));
       }
       return out;
     }
     case EK::kOr: {
       std::vector<Clauses> branches;
-      for (const auto& c : n.children) branches.push_back(json_clauses(c));
+      branches.reserve(n.children.size());
+      for (const auto& c : n.children) {
+        branches.push_back(json_clauses(c));
+        if (branches.back().empty()) return {};  // this branch needs no literal: neither does the OR
+      }
       return disjunction(branches);
     }
     case EK::kCondition: break;
