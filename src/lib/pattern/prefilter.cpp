@@ -62,9 +62,24 @@ Clauses disjunction(const std::vector<Clauses>& branches) {
   return {out};
 }
 
+// The literal one condition needs, or "" when it needs none.
+std::string condition_literal(const CompiledJsonNode& n) {
+  using CK = ast::JsonCondition::Kind;
+  switch (n.cond_kind) {
+    case CK::kIsTrue: return "true";
+    case CK::kIsFalse: return "false";
+    case CK::kIsNull: return "null";
+    case CK::kNotExists: return {};
+    case CK::kCompare: break;
+  }
+  // Only `=` with a string value needs a literal (`!=` holds without it; numbers compare by value,
+  // so `= 5` also matches 5.0; regexes are left to RE2).
+  if (n.op != ast::CmpOp::kEq || n.value.kind != ast::Value::Kind::kString) return {};
+  return value_literal(n.value.wildcard, true);
+}
+
 Clauses json_clauses(const CompiledJsonNode& n) {
   using EK = ast::JsonExpr::Kind;
-  using CK = ast::JsonCondition::Kind;
   switch (n.kind) {
     case EK::kAnd: {
       Clauses out;
@@ -75,27 +90,27 @@ Clauses json_clauses(const CompiledJsonNode& n) {
       return out;
     }
     case EK::kOr: {
+      // The common shape, an OR of conditions, directly; nested groups through disjunction().
+      LiteralClause direct;
       std::vector<Clauses> branches;
-      branches.reserve(n.children.size());
       for (const auto& c : n.children) {
+        if (c.kind == EK::kCondition) {
+          std::string lit = condition_literal(c);
+          if (lit.empty()) return {};  // this branch needs no literal: neither does the OR
+          if (std::find(direct.any_of.begin(), direct.any_of.end(), lit) == direct.any_of.end())
+            direct.any_of.push_back(std::move(lit));
+          continue;
+        }
         branches.push_back(json_clauses(c));
-        if (branches.back().empty()) return {};  // this branch needs no literal: neither does the OR
+        if (branches.back().empty()) return {};
       }
+      if (branches.empty()) return {std::move(direct)};
+      if (!direct.any_of.empty()) branches.push_back({std::move(direct)});
       return disjunction(branches);
     }
     case EK::kCondition: break;
   }
-  switch (n.cond_kind) {
-    case CK::kIsTrue: return {LiteralClause{{"true"}}};
-    case CK::kIsFalse: return {LiteralClause{{"false"}}};
-    case CK::kIsNull: return {LiteralClause{{"null"}}};
-    case CK::kNotExists: return {};
-    case CK::kCompare: break;
-  }
-  // Only `=` with a string value needs a literal (`!=` holds without it; numbers compare by value,
-  // so `= 5` also matches 5.0; regexes are left to RE2).
-  if (n.op != ast::CmpOp::kEq || n.value.kind != ast::Value::Kind::kString) return {};
-  std::string lit = value_literal(n.value.wildcard, true);
+  std::string lit = condition_literal(n);
   if (lit.empty()) return {};
   return {LiteralClause{{std::move(lit)}}};
 }
