@@ -39,11 +39,17 @@ struct Prefilter {
 // The literals of a compiled pattern (its AST and family are read; nothing else).
 Prefilter derive_prefilter(const CompiledPattern& cp);
 
-// Fast substring test: memchr for one byte, glibc's memmem (two-way, vectorised) otherwise.
+// Fast substring test: memchr for one byte; memchr of the first byte and a compare
+// (std::string_view::find, no set-up) for short texts (log lines) and for needles whose first
+// byte is rare in logs (capitals, digits, punctuation); otherwise glibc's memmem, whose skip
+// table pays off on long texts where the first byte is common ('"', ' ', lowercase).
 inline bool contains(std::string_view haystack, std::string_view needle) noexcept {
   if (needle.empty()) return true;
   if (needle.size() > haystack.size()) return false;
   if (needle.size() == 1) return std::memchr(haystack.data(), needle[0], haystack.size()) != nullptr;
+  const char first = needle[0];
+  const bool common_first = first == '"' || first == ' ' || (first >= 'a' && first <= 'z');
+  if (haystack.size() < 512 || !common_first) return haystack.find(needle) != std::string_view::npos;
   return ::memmem(haystack.data(), haystack.size(), needle.data(), needle.size()) != nullptr;
 }
 
