@@ -1,6 +1,8 @@
 // SNS notification of a metric-alarm transition (alarms.md §8.1, spec/sns-alarm-message.json).
 #include <cwfilter/notification.hpp>
 
+#include "alarm/ids.hpp"
+
 #include "alarm/json_util.hpp"
 
 #include <fmt/format.h>
@@ -9,11 +11,8 @@
 #include <utility>
 
 namespace cwfilter::alarm {
-namespace {
 
-constexpr std::string_view kDefaultRegion = "us-east-1";
-constexpr std::string_view kDefaultAccount = "123456789012";
-
+namespace detail {
 // ARN fields: arn:partition:service:region:account:resource
 std::vector<std::string_view> split_arn(std::string_view arn) {
   std::vector<std::string_view> parts;
@@ -52,6 +51,16 @@ std::string derived_uuid(std::string_view seed_text) {
                      (a & 0x0fff) | 0x5000, ((b >> 48) & 0x3fff) | 0x8000,
                      b & 0xffffffffffffULL);
 }
+}  // namespace detail
+
+namespace {
+using detail::derived_uuid;
+using detail::split_arn;
+
+
+constexpr std::string_view kDefaultRegion = "us-east-1";
+constexpr std::string_view kDefaultAccount = "123456789012";
+
 
 std::string upper_statistic(std::string_view s) {
   if (s == "SampleCount") return "SAMPLE_COUNT";

@@ -2,6 +2,7 @@
 // with Trigger describing the streak rule and a "Streak" object (see streak.hpp).
 #include "streak/internal.hpp"
 
+#include "alarm/ids.hpp"
 #include "alarm/json_util.hpp"
 
 #include <fmt/format.h>
@@ -23,42 +24,8 @@ alarm::MetricAlarm shell(const StreakAlarm& a) {
   return m;
 }
 
-std::uint64_t fnv1a(std::string_view s, std::uint64_t seed) {
-  std::uint64_t h = 1469598103934665603ULL ^ seed;
-  for (const char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
-}
-
-// Deterministic RFC 4122-shaped UUID (version 5 bits), as the metric-alarm notifications use.
-std::string derived_uuid(std::string_view seed_text) {
-  const std::uint64_t a = fnv1a(seed_text, 0x5ca1ab1e);
-  const std::uint64_t b = fnv1a(seed_text, 0xdecafbad);
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, (a & 0x0fff) | 0x5000,
-                     ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
-}
-
-// ARN fields: arn:partition:service:region:account:resource (empty when not an ARN).
-std::vector<std::string_view> split_arn(std::string_view arn) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  for (int i = 0; i < 5; ++i) {
-    const auto colon = arn.find(':', start);
-    if (colon == std::string_view::npos) return {};
-    parts.push_back(arn.substr(start, colon - start));
-    start = colon + 1;
-  }
-  parts.push_back(arn.substr(start));
-  if (parts[0] != "arn") return {};
-  return parts;
-}
+using alarm::detail::derived_uuid;
+using alarm::detail::split_arn;
 
 std::string encoded_key_text(const Transition& t) {
   std::string s;
