@@ -22,9 +22,14 @@ if [ ! -f "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
   exit 2
 fi
 
-cmake -S "$root" -B "$build" -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DCWFILTER_BUILD_FUZZ=ON -DCWFILTER_BUILD_TESTS=OFF -DCWFILTER_BUILD_CLI=OFF >/dev/null
+# A tree already configured for fuzzing with clang (e.g. the asan-ubsan preset's, which CI reuses)
+# is built as it is; otherwise a fuzz-only tree is configured.
+if ! grep -qs '^CWFILTER_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt" ||
+   ! grep -qs '^CMAKE_CXX_COMPILER:.*clang' "$build/CMakeCache.txt"; then
+  cmake -S "$root" -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DCWFILTER_BUILD_FUZZ=ON -DCWFILTER_BUILD_TESTS=OFF -DCWFILTER_BUILD_CLI=OFF >/dev/null
+fi
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 declare -A max_len=([fuzz_compile]=1200 [fuzz_match]=4096 [fuzz_tokenizer]=4096 [fuzz_input]=65536)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Python package (pip, scikit-build-core, the repository's CMake project) into the
-# virtual environment build/venv and runs the pytest suite in tests/python.
+# The packaging path: builds the Python package with `pip install .` (scikit-build-core, the
+# repository's CMake project) into the virtual environment build/venv and runs the pytest suite in
+# tests/python against the installed package. (scripts/test.sh runs the same suite against the
+# extension built in the dev tree, which saves a second build of the library.)
 #
 #   scripts/python-test.sh [pytest arguments...]
 #
@@ -12,19 +14,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${CWFILTER_VENV:-$repo/build/venv}"
-python="${PYTHON:-python3}"
 
-if [ ! -x "$venv/bin/python" ]; then
-  echo "python-test: creating $venv" >&2
-  "$python" -m venv "$venv"
-fi
-vpy="$venv/bin/python"
-
-"$vpy" -m pip install -q "scikit-build-core>=0.10" "nanobind>=2.0" "pytest>=7"
-if [ "${CWFILTER_PYSPARK:-0}" = 1 ]; then
-  "$vpy" -m pip install -q pyspark
-fi
+vpy=$(bash "$repo/scripts/python-env.sh")
 
 # No build isolation: the build tree (build/python/<wheel tag>, see pyproject.toml) is reused, so
 # a second run only recompiles what changed. The machine's cores are shared: 2 jobs by default.

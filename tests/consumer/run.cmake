@@ -6,7 +6,12 @@ if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build -G ${GENERATOR}
-                -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix RESULT_VARIABLE rc)
+                -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
+                "-DCMAKE_CXX_COMPILER=${CONSUMER_CXX_COMPILER}"
+                "-DCMAKE_CXX_FLAGS=${CONSUMER_CXX_FLAGS}"
+                "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_LINKER_FLAGS}"
+                "-DCMAKE_BUILD_TYPE=${CONSUMER_BUILD_TYPE}"
+                RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")
 endif()

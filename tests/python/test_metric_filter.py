@@ -114,6 +114,10 @@ def test_metric_filter_into_alarm():
 # ---- test_metric_filter = `cwfilter test` --------------------------------------------------
 
 def cli_path():
+    # scripts/test.sh points CWFILTER_CLI at the dev tree's binary; `pip install .` installs the
+    # CLI as a script next to the interpreter.
+    if os.environ.get("CWFILTER_CLI"):
+        return os.environ["CWFILTER_CLI"]
     candidate = pathlib.Path(sys.executable).parent / "cwfilter"
     if candidate.exists():
         return str(candidate)
