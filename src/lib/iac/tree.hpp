@@ -19,6 +19,15 @@ struct Pos {
 };
 
 struct Node {
+  // Special members are defined after the class: clang 14 with libstdc++ 12 otherwise instantiates
+  // ~vector<pair<string, Node>> while Node is still incomplete (gcc accepts either way).
+  Node();
+  Node(const Node&);
+  Node(Node&&) noexcept;
+  Node& operator=(const Node&);
+  Node& operator=(Node&&) noexcept;
+  ~Node();
+
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
   Kind kind = Kind::kNull;
   std::string text;  // string (decoded), number lexeme, "true"/"false"; YAML scalars are kString
@@ -46,6 +55,13 @@ struct Node {
     return pos;
   }
 };
+
+inline Node::Node() = default;
+inline Node::Node(const Node&) = default;
+inline Node::Node(Node&&) noexcept = default;
+inline Node& Node::operator=(const Node&) = default;
+inline Node& Node::operator=(Node&&) noexcept = default;
+inline Node::~Node() = default;
 
 struct ParseFailure {
   std::string message;
