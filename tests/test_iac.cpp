@@ -15,6 +15,7 @@ using namespace cwfilter::test;
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -364,4 +365,173 @@ TEST_CASE("lint rules and their offsets", "[iac][lint]") {
         V{{"cis-console-login-never-matches", 3}});
   CHECK(warnings("{ $.eventName = ConsoleLogin && $.responseElements.ConsoleLogin = \"Failure\" }").empty());
   CHECK(warnings("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed != \"Yes\") }").empty());
+}
+
+// ---- streak alarms in a `cwfilter run` CONFIG (issue 11) -------------------------------------------
+
+namespace {
+
+// 1-based line and column (in bytes; the text is ASCII) of `needle`'s first occurrence, + `skip`.
+std::pair<std::size_t, std::size_t> where(const std::string& text, const std::string& needle, std::size_t skip = 0) {
+  const std::size_t at = text.find(needle);
+  REQUIRE(at != std::string::npos);
+  const std::size_t off = at + skip;
+  const std::size_t line_start = text.rfind('\n', off == 0 ? 0 : off - 1);
+  const std::size_t line = static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<long>(off), '\n')) + 1;
+  const std::size_t column = off - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+  return {line, column};
+}
+
+const char* kStreakConfig = R"({
+  "subscriptions": [
+    {"TopicArn": "arn:aws:sns:us-east-1:111122223333:security", "Protocol": "stdout", "Endpoint": "-"}
+  ],
+  "metricFilters": [
+    {"filterName": "f", "logGroupName": "CloudTrail/logs", "filterPattern": "{ $.eventName = ConsoleLogin }",
+     "metricTransformations": [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]}
+  ],
+  "metricAlarms": [],
+  "streakAlarms": [
+    {
+      "AlarmName": "good",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.errorMessage = \"Failed authentication\" }",
+      "SuccessPattern": "{ $.responseElements.ConsoleLogin = \"Success\" }",
+      "Threshold": 3,
+      "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:security"]
+    },
+    {
+      "AlarmName": "bad-pattern",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.errorMessage = }",
+      "Threshold": 3
+    },
+    {
+      "AlarmName": "bad-threshold",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.eventName = ConsoleLogin }",
+      "Threshold": 0
+    },
+    {
+      "AlarmName": "bad-group-by",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "[ip, user, action]",
+      "GroupBy": ["$user", "$host"],
+      "Threshold": 3
+    },
+    {
+      "AlarmName": "bad-window",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.eventName = ConsoleLogin }",
+      "Threshold": 2,
+      "Window": 99999999
+    },
+    {
+      "AlarmName": "typo",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.eventName = ConsoleLogin }",
+      "Treshold": 2
+    },
+    {
+      "AlarmName": "good",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.eventName = ConsoleLogin }",
+      "Threshold": 2,
+      "ResetAfter": 0
+    },
+    {
+      "AlarmName": "unsubscribed-elsewhere",
+      "LogGroupName": "Other/group",
+      "FailurePattern": "{ $.eventName = ConsoleLogin }",
+      "Threshold": 2,
+      "OKActions": ["arn:aws:sns:us-east-1:111122223333:nobody-listens"]
+    },
+    {
+      "AlarmName": "good",
+      "LogGroupName": "CloudTrail/logs",
+      "FailurePattern": "{ $.eventName = ConsoleLogin }",
+      "Threshold": 2
+    }
+  ]
+})";
+
+}  // namespace
+
+TEST_CASE("validate: streak alarms of a run CONFIG are checked, each finding on its field", "[iac][streak]") {
+  const std::string text = kStreakConfig;
+  auto r = cwfilter::iac::check_document("config.json", text);
+  REQUIRE(r.ok());
+  auto at = [&](const char* rule, const std::string& needle, std::size_t skip = 0) {
+    auto [line, column] = where(text, needle, skip);
+    return Expected{rule, line, column};
+  };
+  // The pattern error is placed on its character: the compiler's offset inside the string.
+  auto bad = cwfilter::compile("{ $.errorMessage = }");
+  REQUIRE_FALSE(bad.ok());
+  const std::string bad_pattern = "\"{ $.errorMessage = }\"";
+  std::vector<Expected> want = {
+      at("pattern-syntax", bad_pattern, 1 + bad.error().offset),
+      at("streak-alarm-config", "\"Threshold\": 0", 13),
+      at("streak-alarm-config", "\"$host\""),
+      at("streak-alarm-config", "99999999"),
+      at("streak-alarm-config", "\"Treshold\": 2", 12),
+      at("streak-alarm-config", "\"ResetAfter\": 0", 14),
+      at("streak-log-group-not-run", "\"Other/group\""),
+      at("streak-action-unsubscribed", "\"arn:aws:sns:us-east-1:111122223333:nobody-listens\""),
+  };
+  // The last alarm is valid but reuses the name "good".
+  const std::size_t last_good = text.rfind("\"AlarmName\": \"good\"");
+  want.push_back(at("streak-alarm-config", text.substr(last_good, 200), 13));
+  std::sort(want.begin(), want.end());
+  CHECK(findings_of(*r) == want);
+  for (const auto& f : r->findings) {
+    INFO(f.message);
+    CHECK(f.resource.rfind("streakAlarms[", 0) == 0);
+  }
+  // Messages are the library's, without the item prefix (the resource names the item).
+  auto message_of = [&](const std::string& resource_prefix) {
+    for (const auto& f : r->findings)
+      if (f.resource.rfind(resource_prefix, 0) == 0) return f.message;
+    return std::string();
+  };
+  CHECK(message_of("streakAlarms[2] bad-threshold") == "Threshold must be an integer from 1 to 1000 (is 0)");
+  CHECK(message_of("streakAlarms[3] bad-group-by").find("GroupBy '$host' is not a field of FailurePattern") == 0);
+  CHECK(message_of("streakAlarms[5] typo").find("unknown key 'Treshold'") == 0);
+  CHECK(r->alarms == 9);
+  // Patterns of streak alarms are listed like filter patterns.
+  std::size_t streak_patterns = 0;
+  for (const auto& p : r->patterns) streak_patterns += p.resource.rfind("streakAlarms[", 0) == 0;
+  CHECK(streak_patterns == 10);
+
+  // Without lint: only the errors.
+  cwfilter::iac::CheckOptions no_lint;
+  no_lint.lint = false;
+  auto strict = cwfilter::iac::check_document("config.json", text, no_lint);
+  REQUIRE(strict.ok());
+  CHECK(strict->findings.size() == want.size() - 2);
+}
+
+TEST_CASE("validate: the bundled streak CONFIG is clean; a bad one fails the CLI", "[iac][streak][cli]") {
+  auto r = cwfilter::iac::check_path(source_path("examples/failed-logins/config-streak.json"));
+  REQUIRE(r.ok());
+  for (const auto& f : r->findings) INFO(f.rule << ": " << f.message);
+  CHECK_FALSE(r->has(Severity::kError));
+  CHECK(r->alarms == 2);  // the metric alarm and the streak alarm
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  CHECK(run_cli("validate --paths examples/failed-logins/config-streak.json").status == 0);
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cwfilter_streak_validate_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "config.json") << kStreakConfig;
+  auto out = run_cli("validate --paths --format json " + shell_quote((dir / "config.json").string()));
+  fs::remove_all(dir);
+  CHECK(out.status == 1);
+  rapidjson::Document d;
+  d.Parse(out.out.c_str());
+  REQUIRE(d.IsObject());
+  CHECK_FALSE(d["valid"].GetBool());
+  std::size_t streak_errors = 0;
+  for (const auto& f : d["findings"].GetArray())
+    streak_errors += std::string(f["rule"].GetString()) == "streak-alarm-config";
+  CHECK(streak_errors == 6);
 }

@@ -86,6 +86,9 @@ struct PipelineNotification {
   alarm::StateValue new_state = alarm::StateValue::kInsufficientData;
   std::int64_t at_ms = 0;
   Notification notification;
+  // Set for a streak alarm's notification (issue 11): the transition it reports (the Message's
+  // "Streak" object, as data).
+  std::optional<streak::Transition> streak;
 };
 using NotificationHandler = std::function<void(const PipelineNotification&)>;
 

@@ -122,6 +122,10 @@ class StreakRule {
   // Classifies one message (matching, then resolving GroupBy against the same parse).
   // max_key_bytes: see DetectorOptions.
   EventClass classify(std::string_view message, std::size_t max_key_bytes = 512) const;
+  // The GroupBy values of an event whatever it matches (`explain` also lists a key's events that
+  // match neither pattern). JSON references only: nullopt when a GroupBy item is a space-delimited
+  // field (fields exist only for events a pattern matched) or finds no usable value.
+  std::optional<std::vector<std::pair<std::string, std::string>>> resolve_key(std::string_view message) const;
 
   struct Impl;
   const Impl& impl() const noexcept { return *impl_; }
@@ -255,6 +259,15 @@ class StreakDetector {
   // item's alternatives), or of every live key (sorted by key).
   std::optional<KeySnapshot> find_key(const std::vector<std::pair<std::string, std::string>>& key) const;
   std::vector<KeySnapshot> snapshot() const;
+
+  // The whole state (per-key streaks in eviction order, the reorder buffer, clocks, counters) as
+  // JSON text, for `run --state`: a detector restored from it continues exactly as the saved one
+  // would have (transitions not yet taken are not part of the state: take them first).
+  std::string save_state() const;
+  // Replaces the state with a saved one. false (state left empty): the state was saved for a
+  // different rule (patterns, GroupBy, Threshold, Window or ResetAfter changed), so its streaks
+  // do not apply. Error: not a streak detector state.
+  Result<bool, Error> restore_state(std::string_view state);
 
   struct State;
 

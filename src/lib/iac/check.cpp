@@ -5,6 +5,7 @@
 #include <cwfilter/iac.hpp>
 #include <cwfilter/lint.hpp>
 #include <cwfilter/metric_filter.hpp>
+#include <cwfilter/streak.hpp>
 
 #include "iac/tree.hpp"
 
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -69,6 +71,14 @@ const std::vector<Rule>& rules() {
        "INSUFFICIENT_DATA whenever nothing matches."},
       {"alarm-unit-mismatch", Severity::kWarning,
        "The alarm's Unit differs from the unit its metric filter publishes: the alarm never sees the data."},
+      {"streak-alarm-config", Severity::kError,
+       "A streak alarm of a `cwfilter run` CONFIG is rejected (fields, GroupBy, Threshold, Window, ResetAfter, "
+       "actions)."},
+      {"streak-action-unsubscribed", Severity::kWarning,
+       "A streak alarm's action names an SNS topic that no subscription of the CONFIG delivers."},
+      {"streak-log-group-not-run", Severity::kWarning,
+       "A streak alarm watches a log group that none of the CONFIG's metric filters reads: `cwfilter run` does not "
+       "run it."},
   };
   return kRules;
 }
@@ -168,10 +178,20 @@ struct AlarmItem {
   bool metric_math = false;
 };
 
+// A streak alarm of a `cwfilter run` CONFIG (issue 11).
+struct StreakItem {
+  std::string resource;  // "streakAlarms[0] three-failed-sign-ins"
+  const Node* node = nullptr;
+};
+
 struct Collected {
   std::string group;  // cross-checks only look inside one group
   std::vector<FilterItem> filters;
   std::vector<AlarmItem> alarms;
+  std::vector<StreakItem> streaks;
+  // A run CONFIG's subscriptions: the topics it delivers (streak actions are checked against them).
+  bool has_subscriptions = false;
+  std::set<std::string> subscribed_topics;
 };
 
 // ---- CloudFormation ---------------------------------------------------------------------------
@@ -405,14 +425,14 @@ void read_describe_metric_filters(const Node& root, Collected& out) {
   }
 }
 
-void read_describe_alarms(const Node& root, Collected& out) {
-  const Node* list = root.get("MetricAlarms");
+void read_describe_alarms(const Node& root, Collected& out, const char* list_key = "MetricAlarms") {
+  const Node* list = root.get(list_key);
   if (!list || !list->is_array()) return;
   for (std::size_t i = 0; i < list->items.size(); ++i) {
     const Node& al = list->items[i];
     if (!al.is_object()) continue;
     AlarmItem a;
-    a.resource = fmt::format("MetricAlarms[{}] {}", i, scalar(al.get("AlarmName")).value_or(""));
+    a.resource = fmt::format("{}[{}] {}", list_key, i, scalar(al.get("AlarmName")).value_or(""));
     a.pos = al.pos;
     // Only PutMetricAlarm's inputs: DescribeAlarms adds state and ARN fields.
     static const std::set<std::string> kInputs = {
@@ -432,6 +452,60 @@ void read_describe_alarms(const Node& root, Collected& out) {
       a.fields[k] = &v;
     }
     out.alarms.push_back(std::move(a));
+  }
+}
+
+// ---- cwfilter run CONFIG ------------------------------------------------------------------------------
+//
+// {"metricFilters": [describe-metric-filters items], "metricAlarms": [describe-alarms items],
+//  "subscriptions": [...], "streakAlarms": [...]}. Recognised by streakAlarms, or by metricFilters
+// together with the lower-case metricAlarms that only a run CONFIG has. One CONFIG is one source.
+
+bool is_run_config(const Node& root) {
+  if (!root.is_object()) return false;
+  if (const Node* s = root.get("streakAlarms"); s && s->is_array()) return true;
+  const Node* f = root.get("metricFilters");
+  const Node* a = root.get("metricAlarms");
+  return f && f->is_array() && a && a->is_array();
+}
+
+void read_run_config(const Node& root, Collected& out) {
+  read_describe_metric_filters(root, out);
+  read_describe_alarms(root, out, "metricAlarms");
+  if (const Node* subs = root.get("subscriptions"); subs && subs->is_array()) {
+    out.has_subscriptions = true;
+    for (const Node& sub : subs->items)
+      if (auto topic = scalar(sub.get("TopicArn"))) out.subscribed_topics.insert(*topic);
+  }
+  const Node* list = root.get("streakAlarms");
+  if (!list || !list->is_array()) return;
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    const Node& item = list->items[i];
+    const std::string name = item.is_object() ? scalar(item.get("AlarmName")).value_or("") : "";
+    out.streaks.push_back(StreakItem{fmt::format("streakAlarms[{}]{}{}", i, name.empty() ? "" : " ", name), &item});
+  }
+}
+
+// A tree value back to JSON text (numbers keep their lexeme), for the library's own parser.
+void write_node(rapidjson::Writer<rapidjson::StringBuffer>& w, const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::kNull: w.Null(); break;
+    case Node::Kind::kBool: w.Bool(n.text == "true"); break;
+    case Node::Kind::kNumber: w.RawValue(n.text.data(), n.text.size(), rapidjson::kNumberType); break;
+    case Node::Kind::kString: w.String(n.text.data(), static_cast<rapidjson::SizeType>(n.text.size())); break;
+    case Node::Kind::kArray:
+      w.StartArray();
+      for (const Node& item : n.items) write_node(w, item);
+      w.EndArray();
+      break;
+    case Node::Kind::kObject:
+      w.StartObject();
+      for (const auto& [k, v] : n.members) {
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+        write_node(w, v);
+      }
+      w.EndObject();
+      break;
   }
 }
 
@@ -567,7 +641,8 @@ class Checker {
     roots_.push_back(std::move(root));
     for (auto& f : collected.filters) check_filter(file, f);
     for (auto& a : collected.alarms) check_alarm(file, a);
-    report_.alarms += collected.alarms.size();
+    check_streaks(file, collected);
+    report_.alarms += collected.alarms.size() + collected.streaks.size();
     groups_[collected.group].push_back({file, std::move(collected)});
   }
 
@@ -704,6 +779,120 @@ class Checker {
     def.metric_transformations = std::move(*ts);
     auto created = MetricFilter::create(def, options_.pattern_options);
     if (!created) report_error(created.error().message);
+  }
+
+  // A pattern of a streak alarm: compiled and linted like a filter pattern. False when it does not
+  // compile (reported with its position).
+  bool check_streak_pattern(const std::string& file, const StreakItem& s, const char* field, const Node& p) {
+    const std::string resource = fmt::format("{} {}", s.resource, field);
+    FoundPattern found;
+    found.resource = resource;
+    found.location = loc(file, p.pos);
+    found.pattern = p.text;
+    auto compiled = compile(p.text, options_.pattern_options);
+    if (!compiled) {
+      const CompileError& e = compiled.error();
+      Finding fi;
+      fi.severity = Severity::kError;
+      fi.rule = "pattern-syntax";
+      fi.message = e.message;
+      fi.location = loc(file, p.position_of(e.offset));
+      fi.resource = resource;
+      fi.pattern = p.text;
+      fi.pattern_offset = e.offset;
+      fi.compile_error = e;
+      report_.findings.push_back(std::move(fi));
+      report_.patterns.push_back(found);
+      return false;
+    }
+    found.family = compiled->family();
+    report_.patterns.push_back(found);
+    if (options_.lint)
+      for (const auto& w : lint::check_pattern(*compiled))
+        add_finding(Severity::kWarning, w.rule, w.message, loc(file, p.position_of(w.offset)), resource, p.text,
+                    w.offset);
+    return true;
+  }
+
+  // Streak alarms are checked by the library that runs them (streak::parse_streak_alarms_json), one
+  // item at a time so that each message can be placed on the field it names.
+  void check_streaks(const std::string& file, const Collected& c) {
+    std::set<std::string> filter_groups;
+    for (const auto& f : c.filters)
+      if (f.metric && f.log_group) filter_groups.insert(*f.log_group);
+    std::map<std::string, std::string> names;  // AlarmName -> first resource
+    for (const StreakItem& s : c.streaks) {
+      const Node& item = *s.node;
+      if (!item.is_object()) {
+        add_finding(Severity::kError, "streak-alarm-config", "a streak alarm must be a JSON object", loc(file, item.pos),
+                    s.resource);
+        continue;
+      }
+      std::map<std::string, const Node*> fields;
+      for (const auto& [k, v] : item.members) fields[k] = &v;
+      bool patterns_ok = true;
+      for (const char* field : {"FailurePattern", "SuccessPattern"})
+        if (const Node* p = item.get(field); p && p->is_string())
+          patterns_ok = check_streak_pattern(file, s, field, *p) && patterns_ok;
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      write_node(w, item);
+      auto parsed = streak::parse_streak_alarms_json(buf.GetString(), options_.pattern_options);
+      if (!parsed) {
+        std::string message = parsed.error().message;
+        if (auto colon = message.find("]: "); message.rfind("streakAlarms[", 0) == 0 && colon != std::string::npos)
+          message.erase(0, colon + 3);
+        // Pattern errors were reported above, with their position inside the pattern.
+        const bool pattern_error = message.rfind("FailurePattern: ", 0) == 0 || message.rfind("SuccessPattern: ", 0) == 0;
+        if (!(pattern_error && !patterns_ok)) {
+          const Node* at = field_in_message(fields, message);
+          // "GroupBy[1]: ...": the item itself.
+          if (const Node* group = item.get("GroupBy"); at && at == group && group->is_array()) {
+            // "GroupBy[1]: ..." or "GroupBy '$host' is not ...": the item (or reference) concerned.
+            if (std::size_t i = 0; std::sscanf(message.c_str(), "GroupBy[%zu]", &i) == 1 && i < group->items.size())
+              at = &group->items[i];
+            for (const Node& g : group->items) {
+              if (g.is_string() && message.find("'" + g.text + "'") != std::string::npos) at = &g;
+              for (const Node& alt : g.items)
+                if (alt.is_string() && message.find("'" + alt.text + "'") != std::string::npos) at = &alt;
+            }
+          }
+          add_finding(Severity::kError, "streak-alarm-config", message, loc(file, at ? at->pos : item.pos), s.resource);
+        }
+        continue;
+      }
+      const streak::StreakAlarm& a = parsed->front().alarm();
+      if (auto [it, fresh] = names.emplace(a.alarm_name, s.resource); !fresh) {
+        const Node* at = item.get("AlarmName");
+        add_finding(Severity::kError, "streak-alarm-config",
+                    fmt::format("AlarmName '{}' is used by another streak alarm ({})", a.alarm_name, it->second),
+                    loc(file, at ? at->pos : item.pos), s.resource);
+      }
+      if (!options_.lint) continue;
+      if (!filter_groups.empty() && !filter_groups.count(a.log_group_name)) {
+        const Node* at = item.get("LogGroupName");
+        add_finding(Severity::kWarning, "streak-log-group-not-run",
+                    fmt::format("log group '{}' is read by none of this CONFIG's metric filters, so `cwfilter run` "
+                                "(which reads one log group) does not run this streak alarm",
+                                a.log_group_name),
+                    loc(file, at ? at->pos : item.pos), s.resource);
+      }
+      if (!c.has_subscriptions || !a.actions_enabled) continue;
+      for (const char* field : {"AlarmActions", "OKActions"}) {
+        const Node* list = item.get(field);
+        if (!list || !list->is_array()) continue;
+        for (std::size_t i = 0; i < list->items.size(); ++i) {
+          const Node& arn = list->items[i];
+          if (!arn.is_string() || arn.text.find(":sns:") == std::string::npos || c.subscribed_topics.count(arn.text))
+            continue;
+          add_finding(Severity::kWarning, "streak-action-unsubscribed",
+                      fmt::format("{}[{}] '{}' is not the TopicArn of any subscription in this CONFIG: its "
+                                  "notifications are delivered nowhere",
+                                  field, i, arn.text),
+                      loc(file, arn.pos), s.resource);
+        }
+      }
+    }
   }
 
   void check_alarm(const std::string& file, const AlarmItem& a) {
@@ -873,6 +1062,13 @@ bool add_document(Checker& checker, const std::string& file, std::string_view te
     return true;
   }
   Collected c;
+  if (is_run_config(*d.root)) {
+    read_run_config(*d.root, c);
+    c.group = file;
+    checker.report().files.push_back(file);
+    checker.add(file, std::move(c), d.root);
+    return true;
+  }
   switch (d.kind) {
     case SourceKind::kUnknown: return false;
     case SourceKind::kCdkManifest: return add_cdk_manifest(checker, file, *d.root, seen, depth);

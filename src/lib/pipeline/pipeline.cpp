@@ -207,7 +207,7 @@ struct Pipeline::Impl {
         for (auto& n : streak::notifications(det.rule(), t, options.notification)) {
           ++summary.streaks[i].notifications;
           ++summary.notifications;
-          if (on_notification) on_notification(PipelineNotification{t.alarm_name, t.new_state, t.time_ms, std::move(n)});
+          if (on_notification) on_notification(PipelineNotification{t.alarm_name, t.new_state, t.time_ms, std::move(n), t});
         }
       }
       summary.streaks[i].stats = det.stats();
@@ -437,6 +437,19 @@ std::string Pipeline::save_state() const {
     w.EndObject();
   }
   w.EndArray();
+  // Streak alarms (issue 11): each detector's per-key streaks and reorder buffer. State files
+  // written before streak alarms existed have no "streaks": they load, and the streaks start empty.
+  w.Key("streaks");
+  w.StartArray();
+  for (std::size_t i = 0; i < p.streaks.size(); ++i) {
+    const std::string state = p.streaks[i].save_state();
+    w.StartObject();
+    w.Key("AlarmName"); w.String(p.streaks[i].rule().alarm().alarm_name.c_str());
+    w.Key("notifications"); w.Uint64(p.summary.streaks[i].notifications);
+    w.Key("state"); w.RawValue(state.data(), state.size(), rapidjson::kObjectType);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return b.GetString();
 }
@@ -500,6 +513,27 @@ Result<bool, Error> Pipeline::restore_state(std::string_view text) {
           slot.data_cells.insert(floor_to(dp["t"].GetInt64(), 60000));
       Impl::JournalKey jk{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), dp["t"].GetInt64(), v};
       p.journal[jk] += n;
+    }
+  }
+  if (auto it = d.FindMember("streaks"); it != d.MemberEnd() && it->value.IsArray()) {
+    for (const auto& item : it->value.GetArray()) {
+      if (!item.IsObject() || !item.HasMember("AlarmName") || !item["AlarmName"].IsString() || !item.HasMember("state"))
+        return Error{"state file: a streak alarm's state is malformed"};
+      const std::string name = item["AlarmName"].GetString();
+      for (std::size_t i = 0; i < p.streaks.size(); ++i) {
+        if (p.streaks[i].rule().alarm().alarm_name != name) continue;
+        auto restored = p.streaks[i].restore_state(to_json(item["state"]));
+        if (!restored.ok()) return Error{fmt::format("state file: streak alarm \"{}\": {}", name, restored.error().message)};
+        if (!restored.value()) {
+          // Changed patterns, GroupBy, Threshold, Window or ResetAfter: old streaks mean nothing.
+          p.warnings.push_back(fmt::format("streak alarm \"{}\" changed since the state was saved: its streaks "
+                                           "start afresh", name));
+          continue;
+        }
+        if (item.HasMember("notifications") && item["notifications"].IsUint64())
+          p.summary.streaks[i].notifications = item["notifications"].GetUint64();
+        p.summary.streaks[i].stats = p.streaks[i].stats();
+      }
     }
   }
   return true;

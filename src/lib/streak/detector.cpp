@@ -5,6 +5,9 @@
 #include "streak/internal.hpp"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <unordered_map>
@@ -430,6 +433,267 @@ std::vector<KeySnapshot> StreakDetector::snapshot() const {
   for (const auto& [name, k] : state_->keys) out.push_back(state_->snapshot_of(k));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return out;
+}
+
+// ---- state (run --state) ----------------------------------------------------------------------
+//
+// {"version":1,"rule":{...what the streaks depend on...},"seq":n,"maxSeen":t,"clock":t,
+//  "keys":[{"key":[[ref,value],...],"alarm":bool,"count":n,"first":t,"last":t,"failures":[[t,id],...]}],
+//  "pending":[{"t":t,"seq":n,"failure":bool,"key":[[ref,value],...],"id":"..."}],"stats":{...}}
+// Keys are saved decoded (the internal encoding is not a file format) and in list order (single
+// failure, in progress, ALARM; least recently failed first), which is the eviction and ResetAfter
+// order, so a restored detector evicts and resets exactly as the saved one would have.
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+void write_key(Writer& w, const std::vector<std::pair<std::string, std::string>>& key) {
+  w.StartArray();
+  for (const auto& [ref, value] : key) {
+    w.StartArray();
+    write_string(w, ref);
+    write_string(w, value);
+    w.EndArray();
+  }
+  w.EndArray();
+}
+
+// What a key's streak means depends on: a state saved under another rule does not apply.
+void write_rule(Writer& w, const StreakRule& rule) {
+  const auto& a = rule.alarm();
+  w.StartObject();
+  w.Key("FailurePattern");
+  write_string(w, a.failure_pattern);
+  w.Key("SuccessPattern");
+  if (a.success_pattern) write_string(w, *a.success_pattern);
+  else w.Null();
+  w.Key("GroupBy");
+  w.StartArray();
+  for (const auto& item : rule.impl().group_by) {
+    w.StartArray();
+    for (const auto& ref : item) write_string(w, ref);
+    w.EndArray();
+  }
+  w.EndArray();
+  w.Key("Threshold");
+  w.Int(a.threshold);
+  w.Key("Window");
+  if (a.window_seconds) w.Int64(*a.window_seconds);
+  else w.Null();
+  w.Key("ResetAfter");
+  if (a.reset_after_seconds) w.Int64(*a.reset_after_seconds);
+  else w.Null();
+  w.EndObject();
+}
+
+std::string json_text(const rapidjson::Value& v) {
+  rapidjson::StringBuffer b;
+  Writer w(b);
+  v.Accept(w);
+  return b.GetString();
+}
+
+// The counters, by name (a table keeps save and restore in step).
+struct StatField {
+  const char* name;
+  std::uint64_t DetectorStats::*field;
+};
+constexpr StatField kStatFields[] = {
+    {"events", &DetectorStats::events},
+    {"failures", &DetectorStats::failures},
+    {"successes", &DetectorStats::successes},
+    {"ignored", &DetectorStats::ignored},
+    {"unresolvedKeys", &DetectorStats::unresolved_keys},
+    {"oversizedKeys", &DetectorStats::oversized_keys},
+    {"eventsWithoutTimestamp", &DetectorStats::events_without_timestamp},
+    {"lateEvents", &DetectorStats::late_events},
+    {"forcedReleases", &DetectorStats::forced_releases},
+    {"peakBuffered", &DetectorStats::peak_buffered},
+    {"peakLiveKeys", &DetectorStats::peak_live_keys},
+    {"evictedExpired", &DetectorStats::evicted_expired},
+    {"evictedIdle", &DetectorStats::evicted_idle},
+    {"evictedIdleInAlarm", &DetectorStats::evicted_idle_in_alarm},
+    {"evictedAtCapacity", &DetectorStats::evicted_at_capacity},
+    {"evictedWithProgress", &DetectorStats::evicted_with_progress},
+    {"evictedInAlarm", &DetectorStats::evicted_in_alarm},
+    {"transitionsToAlarm", &DetectorStats::transitions_to_alarm},
+    {"transitionsToOk", &DetectorStats::transitions_to_ok},
+};
+
+std::optional<std::vector<std::pair<std::string, std::string>>> read_key(const rapidjson::Value& v) {
+  if (!v.IsArray()) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& part : v.GetArray()) {
+    if (!part.IsArray() || part.Size() != 2 || !part[0].IsString() || !part[1].IsString()) return std::nullopt;
+    out.emplace_back(std::string(part[0].GetString(), part[0].GetStringLength()),
+                     std::string(part[1].GetString(), part[1].GetStringLength()));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string StreakDetector::save_state() const {
+  const State& s = *state_;
+  rapidjson::StringBuffer b;
+  Writer w(b);
+  w.StartObject();
+  w.Key("version");
+  w.Int(1);
+  w.Key("rule");
+  write_rule(w, s.rule);
+  w.Key("seq");
+  w.Uint64(s.seq);
+  if (s.have_time) {
+    w.Key("maxSeen");
+    w.Int64(s.max_seen);
+  }
+  if (s.have_clock) {
+    w.Key("clock");
+    w.Int64(s.clock);
+  }
+  w.Key("keys");
+  w.StartArray();
+  for (const List& list : s.lists) {
+    for (const KeyState* k = list.head; k; k = k->next) {
+      w.StartObject();
+      w.Key("key");
+      write_key(w, s.impl->decode_key(*k->name));
+      w.Key("alarm");
+      w.Bool(k->in_alarm);
+      w.Key("count");
+      w.Int(k->count);
+      w.Key("first");
+      w.Int64(k->first_failure);
+      w.Key("last");
+      w.Int64(k->last_failure);
+      w.Key("failures");
+      w.StartArray();
+      for (const auto& f : k->failures) {
+        w.StartArray();
+        w.Int64(f.t);
+        write_string(w, f.id);
+        w.EndArray();
+      }
+      w.EndArray();
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  w.Key("pending");
+  w.StartArray();
+  for (const Pending& p : s.heap) {
+    w.StartObject();
+    w.Key("t");
+    w.Int64(p.t);
+    w.Key("seq");
+    w.Uint64(p.seq);
+    w.Key("failure");
+    w.Bool(p.failure);
+    w.Key("key");
+    write_key(w, s.impl->decode_key(p.key));
+    w.Key("id");
+    write_string(w, p.id);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("stats");
+  w.StartObject();
+  for (const auto& f : kStatFields) {
+    w.Key(f.name);
+    w.Uint64(s.stats.*f.field);
+  }
+  w.EndObject();
+  w.EndObject();
+  return b.GetString();
+}
+
+Result<bool, Error> StreakDetector::restore_state(std::string_view text) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("version") || !d["version"].IsInt() ||
+      d["version"].GetInt() != 1)
+    return Error{"streak state: not a streak detector state (version 1)"};
+  auto fresh = std::make_unique<State>(state_->rule, state_->options);
+  State& s = *fresh;
+  {
+    rapidjson::StringBuffer b;
+    Writer w(b);
+    write_rule(w, s.rule);
+    if (!d.HasMember("rule") || json_text(d["rule"]) != b.GetString()) {
+      state_ = std::move(fresh);
+      return false;
+    }
+  }
+  auto i64 = [](const rapidjson::Value& o, const char* k) -> std::optional<std::int64_t> {
+    auto it = o.FindMember(k);
+    if (it == o.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+    return it->value.GetInt64();
+  };
+  const Error bad{"streak state: malformed"};
+  if (auto v = d.FindMember("seq"); v != d.MemberEnd() && v->value.IsUint64()) s.seq = v->value.GetUint64();
+  if (auto t = i64(d, "maxSeen")) {
+    s.have_time = true;
+    s.max_seen = *t;
+  }
+  if (auto t = i64(d, "clock")) {
+    s.have_clock = true;
+    s.clock = *t;
+  }
+  if (auto it = d.FindMember("keys"); it != d.MemberEnd()) {
+    if (!it->value.IsArray()) return bad;
+    for (const auto& item : it->value.GetArray()) {
+      if (!item.IsObject() || !item.HasMember("key") || !item.HasMember("failures") || !item["failures"].IsArray())
+        return bad;
+      auto key = read_key(item["key"]);
+      if (!key) return bad;
+      auto encoded = s.impl->encode_key(*key);
+      if (!encoded) return bad;  // the rule is the same, so its keys must encode
+      auto [pos, inserted] = s.keys.try_emplace(std::move(*encoded));
+      if (!inserted) return bad;
+      KeyState& k = pos->second;
+      k.name = &pos->first;
+      k.in_alarm = item.HasMember("alarm") && item["alarm"].IsBool() && item["alarm"].GetBool();
+      k.count = item.HasMember("count") && item["count"].IsInt() ? item["count"].GetInt() : 0;
+      k.first_failure = i64(item, "first").value_or(0);
+      k.last_failure = i64(item, "last").value_or(0);
+      for (const auto& f : item["failures"].GetArray()) {
+        if (!f.IsArray() || f.Size() != 2 || !f[0].IsInt64() || !f[1].IsString()) return bad;
+        k.failures.push_back(Failure{f[0].GetInt64(), std::string(f[1].GetString(), f[1].GetStringLength())});
+      }
+      // The list follows from the state (see on_failure); saved lists were written in order.
+      s.push_back(k, k.in_alarm ? kAlarmList : k.count == 1 ? kSingle : kProgress);
+      s.key_heap_bytes += State::footprint(k);
+    }
+  }
+  if (auto it = d.FindMember("pending"); it != d.MemberEnd()) {
+    if (!it->value.IsArray()) return bad;
+    for (const auto& item : it->value.GetArray()) {
+      if (!item.IsObject() || !item.HasMember("key") || !item.HasMember("id") || !item["id"].IsString() ||
+          !item.HasMember("seq") || !item["seq"].IsUint64())
+        return bad;
+      auto key = read_key(item["key"]);
+      auto encoded = key ? s.impl->encode_key(*key) : std::nullopt;
+      if (!encoded) return bad;
+      Pending p{i64(item, "t").value_or(0), item["seq"].GetUint64(),
+                item.HasMember("failure") && item["failure"].IsBool() && item["failure"].GetBool(),
+                std::move(*encoded), std::string(item["id"].GetString(), item["id"].GetStringLength())};
+      s.pending_heap_bytes += string_heap(p.key) + string_heap(p.id);
+      s.heap.push_back(std::move(p));
+    }
+    std::make_heap(s.heap.begin(), s.heap.end(), PendingLater{});
+  }
+  if (auto it = d.FindMember("stats"); it != d.MemberEnd() && it->value.IsObject())
+    for (const auto& f : kStatFields)
+      if (auto v = it->value.FindMember(f.name); v != it->value.MemberEnd() && v->value.IsUint64())
+        s.stats.*f.field = v->value.GetUint64();
+  s.stats.live_keys = s.keys.size();
+  s.stats.buffered = s.heap.size();
+  state_ = std::move(fresh);
+  return true;
 }
 
 }  // namespace cwfilter::streak

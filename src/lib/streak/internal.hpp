@@ -3,6 +3,8 @@
 
 #include <cwfilter/streak.hpp>
 
+#include "pattern/prefilter.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,21 +14,20 @@
 
 namespace cwfilter::streak {
 
-// A cheap, sound reject test run before a JSON pattern: literals that every matching event must
-// contain byte for byte. Sound only for messages without a backslash (then every decoded JSON
-// string is its raw bytes); a message with one always goes to the full matcher.
-struct Prefilter {
-  std::vector<std::string> literals;  // all must occur
-  bool may_match(std::string_view message) const noexcept;
-};
-Prefilter make_prefilter(const Pattern& pattern);
+// The streak's gate: literals every event matching the FailurePattern *or* the SuccessPattern
+// contains, checked once on the raw bytes (pattern/prefilter.hpp says why that is sound). Its
+// clauses are those both patterns' own prefilters require (for the seed: `"ConsoleLogin"`), or, when
+// they share none, one clause "a literal of the failure's first clause or of the success's first
+// clause". An event the gate rejects is ignored without any parse; nearly every event of a
+// CloudTrail stream is rejected by one substring search of bytes the metric filter just read.
+detail::Prefilter make_gate(const Pattern& failure, const Pattern* success);
 
 struct StreakRule::Impl {
   StreakAlarm alarm;
   std::vector<GroupBySelector> group_by;  // resolved (default applied)
   Pattern failure;
   std::optional<Pattern> success;
-  Prefilter failure_prefilter, success_prefilter;
+  detail::Prefilter gate;  // see make_gate
   std::vector<FieldRef> refs;                                // every alternative, flattened
   std::vector<std::pair<std::size_t, std::size_t>> items;   // per GroupBy item: [begin, end) in refs
   bool has_json_refs = false;

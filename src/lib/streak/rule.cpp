@@ -80,55 +80,34 @@ bool usable(const std::optional<FieldValue>& v) {
          v->type != FieldValue::Type::kArray && !v->text.empty();
 }
 
-// Literals every event matching `node` must contain (decoded text). AND: all children's; OR: the
-// ones every child requires; a condition: the text of `= "literal"` (or its wildcard fragment).
-std::vector<std::string> required_literals(const detail::CompiledJsonNode& node) {
-  using K = ast::JsonExpr::Kind;
-  if (node.kind == K::kCondition) {
-    if (node.cond_kind != ast::JsonCondition::Kind::kCompare || node.op != ast::CmpOp::kEq ||
-        node.value.kind != ast::Value::Kind::kString || node.value.wildcard.kind == detail::WildcardText::Kind::kAny ||
-        node.value.wildcard.needle.empty())
-      return {};
-    return {node.value.wildcard.needle};
-  }
-  std::vector<std::string> out;
-  bool first = true;
-  for (const auto& child : node.children) {
-    auto lits = required_literals(child);
-    if (node.kind == K::kAnd) {
-      out.insert(out.end(), lits.begin(), lits.end());
-    } else if (first) {
-      out = std::move(lits);
-    } else {
-      std::vector<std::string> kept;
-      for (auto& l : out)
-        if (std::find(lits.begin(), lits.end(), l) != lits.end()) kept.push_back(l);
-      out = std::move(kept);
-    }
-    first = false;
-  }
-  return out;
-}
-
 }  // namespace
 
-bool Prefilter::may_match(std::string_view message) const noexcept {
-  // Literals first (memmem is vectorised); only a missing literal needs the backslash scan.
-  for (const auto& l : literals)
-    if (!l.empty() && (l.size() > message.size() ||
-                       ::memmem(message.data(), message.size(), l.data(), l.size()) == nullptr))
-      return std::memchr(message.data(), '\\', message.size()) != nullptr;  // escapes: decide fully
-  return true;
-}
-
-Prefilter make_prefilter(const Pattern& pattern) {
-  Prefilter p;
-  if (pattern.family() != Family::kJson) return p;  // terms are substring tests already
-  auto lits = required_literals(pattern.impl().json);
-  std::sort(lits.begin(), lits.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-  lits.erase(std::unique(lits.begin(), lits.end()), lits.end());
-  p.literals = std::move(lits);
-  return p;
+detail::Prefilter make_gate(const Pattern& failure, const Pattern* success) {
+  const detail::Prefilter& f = failure.impl().prefilter;
+  if (!success) return f;
+  const detail::Prefilter& s = success->impl().prefilter;
+  detail::Prefilter gate;
+  if (f.empty() || s.empty()) return gate;  // one of them may match any event
+  gate.json = f.json || s.json;             // a backslash disables rejection for JSON patterns
+  auto same = [](const detail::LiteralClause& a, const detail::LiteralClause& b) {
+    auto x = a.any_of, y = b.any_of;
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    return x == y;
+  };
+  for (const auto& fc : f.clauses)
+    for (const auto& sc : s.clauses)
+      if (same(fc, sc)) {
+        gate.clauses.push_back(fc);
+        break;
+      }
+  if (gate.clauses.empty()) {
+    detail::LiteralClause either = f.clauses.front();
+    for (const auto& lit : s.clauses.front().any_of)
+      if (std::find(either.any_of.begin(), either.any_of.end(), lit) == either.any_of.end()) either.any_of.push_back(lit);
+    gate.clauses.push_back(std::move(either));
+  }
+  return gate;
 }
 
 GroupBySelector default_group_by() { return {"$.userIdentity.arn", "$.userIdentity.userName"}; }
@@ -196,7 +175,7 @@ Result<StreakRule, Error> StreakRule::create(StreakAlarm alarm, const Options& o
     success = std::move(s.value());
   }
 
-  auto impl = std::make_shared<Impl>(Impl{alarm, alarm.group_by_or_default(), failure.value(), success, {}, {}, {}, {}, false});
+  auto impl = std::make_shared<Impl>(Impl{alarm, alarm.group_by_or_default(), failure.value(), success, {}, {}, {}, false});
   if (impl->group_by.size() > 3)
     return Error{fmt::format("GroupBy may have at most 3 items (has {})", impl->group_by.size())};
   for (std::size_t i = 0; i < impl->group_by.size(); ++i) {
@@ -215,8 +194,7 @@ Result<StreakRule, Error> StreakRule::create(StreakAlarm alarm, const Options& o
     }
     impl->items.emplace_back(begin, impl->refs.size());
   }
-  impl->failure_prefilter = make_prefilter(impl->failure);
-  if (impl->success) impl->success_prefilter = make_prefilter(*impl->success);
+  impl->gate = make_gate(impl->failure, impl->success ? &*impl->success : nullptr);
   return StreakRule(std::move(impl));
 }
 
@@ -226,11 +204,11 @@ const Pattern* StreakRule::success_pattern() const noexcept { return impl_->succ
 
 EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::size_t max_key_bytes,
                                                  std::string& key, int& status) const {
+  // One raw-bytes check for both patterns: most events go no further (no parse, no allocation).
+  if (!gate.may_match(message)) return EventClass::Kind::kIgnored;
   thread_local std::vector<std::optional<FieldValue>> values;
   EventClass::Kind kind = EventClass::Kind::kIgnored;
   const Pattern* matched = nullptr;
-  // Pattern::match_and_resolve already rejects most events on their raw bytes (pattern/
-  // prefilter.hpp, quoted literals): a second literal check here only doubles the memmem work.
   if (failure.match_and_resolve(message, refs, values)) {
     kind = EventClass::Kind::kFailure;
     matched = &failure;
@@ -311,6 +289,30 @@ std::optional<std::string> StreakRule::Impl::encode_key(
     out += key[i].second;
   }
   return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> StreakRule::resolve_key(std::string_view message) const {
+  const Impl& m = *impl_;
+  for (const auto& ref : m.refs)
+    if (ref.kind() != FieldRef::Kind::kJsonPath) return std::nullopt;
+  detail::JsonEvent json;
+  if (message.size() > m.failure.options().max_event_bytes || !json.parse(message, m.failure.options().max_json_depth))
+    return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> key;
+  for (const auto& [begin, end] : m.items) {
+    std::optional<FieldValue> found;
+    for (std::size_t r = begin; r < end && !found; ++r) {
+      std::optional<FieldValue> v;
+      json.select(m.refs[r].selector(), [&](std::uint32_t n) {
+        if (v) return;
+        const auto& node = json.node(n);
+        v = FieldValue{node.type, std::string(node.text)};
+      });
+      if (usable(v)) key.emplace_back(m.refs[r].text(), (found = std::move(v))->text);
+    }
+    if (!found) return std::nullopt;
+  }
+  return key;
 }
 
 EventClass StreakRule::classify(std::string_view message, std::size_t max_key_bytes) const {
