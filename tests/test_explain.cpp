@@ -87,3 +87,54 @@ TEST_CASE("explain's outcome agrees with the matcher on the corpus doc cases", "
   }
   CHECK(checked > 50);
 }
+
+// explain --streak (issue 11): one key's story through a streak alarm, golden outputs. Run from the
+// repository root so that the paths in the output are relative.
+TEST_CASE("explain --streak golden outputs", "[explain][streak]") {
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  struct Case {
+    const char* golden;
+    std::string args;
+    int exit;
+  };
+  const std::string example = "--config examples/failed-logins/config-streak.json --streak three-consecutive-failed-sign-ins ";
+  const std::string mine = "--config tests/data/explain/streak-config.json --streak two-failed-sign-ins ";
+  const std::vector<Case> cases = {
+      // Window, an ignored event of the key, out-of-order input, ALARM, ResetAfter, success, new streak.
+      {"streak-window-reset.txt", mine + "--key mallory tests/data/explain/streak-events.jsonl", 0},
+      {"streak-other-key.txt", mine + "--key '$.userIdentity.userName=trent' tests/data/explain/streak-events.jsonl", 0},
+      {"streak-unknown-key.txt", mine + "--key nobody tests/data/explain/streak-events.jsonl", 0},
+      {"streak-example-bob.txt", example + "--key arn:aws:iam::111122223333:user/bob examples/failed-logins/cloudtrail", 0},
+      {"streak-no-such-alarm.txt", "--config tests/data/explain/streak-config.json --streak nope --key x "
+                                   "tests/data/explain/streak-events.jsonl", 1},
+      {"streak-key-count.txt", mine + "--key a --key b tests/data/explain/streak-events.jsonl", 2},
+      {"streak-log-group.txt", mine + "--log-group Other --key a tests/data/explain/streak-events.jsonl", 1},
+  };
+  const bool update = std::getenv("CWFILTER_UPDATE_GOLDEN") != nullptr;
+  for (const auto& c : cases) {
+    const std::string cmd = "cd " + quote_arg(CWFILTER_SOURCE_DIR) + " && " + quote_arg(CWFILTER_CLI_PATH) +
+                            " explain " + c.args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int st = pclose(p);
+    const std::string golden_path = source_path(std::string("tests/data/explain/") + c.golden);
+    if (update) std::ofstream(golden_path, std::ios::binary) << out;
+    INFO("case " << c.golden << "\n" << out);
+    CHECK((WIFEXITED(st) ? WEXITSTATUS(st) : -1) == c.exit);
+    CHECK(out == slurp(golden_path));
+  }
+  // The golden files say what they should (so that a regenerated golden cannot silently go wrong).
+  const std::string mallory = slurp(source_path("tests/data/explain/streak-window-reset.txt"));
+  CHECK(mallory.find("count 2, ALARM       e05") != std::string::npos);
+  CHECK(mallory.find("ALARM -> OK (ResetAfter)") != std::string::npos);
+  CHECK(mallory.find("e02  (matches neither pattern)") != std::string::npos);
+  CHECK(mallory.find("e04  (1 earlier failure left the 60 s window)") != std::string::npos);
+  CHECK(mallory.find("count 0, OK          e10") != std::string::npos);
+  const std::string bob = slurp(source_path("tests/data/explain/streak-example-bob.txt"));
+  CHECK(bob.find("OK -> ALARM (Threshold): 3 consecutive failures for arn=arn:aws:iam::111122223333:user/bob") !=
+        std::string::npos);
+}
