@@ -190,7 +190,30 @@ struct MetricStoreOptions {
   // percentile", so by default every statistic set removes ranks from its cell. true = alarms.md
   // §2.2's reading: a qualifying StatisticSet counts as SampleCount raw samples of its Minimum.
   bool qualifying_statistic_sets_have_ranks = false;
+  // Dimension cardinality (DECISIONS: docs/decisions.md "Dimension cardinality"). CloudWatch Logs
+  // "might disable a metric filter if it generates 1,000 different name/value pairs for your
+  // specified dimensions within one hour" (PutMetricFilter). The store counts, per metric
+  // (namespace + name) that has dimensions, the distinct dimension sets per UTC clock hour of the
+  // datapoints' timestamps, and records each (metric, hour) that reaches this many. Data is still
+  // stored (cwfilter reports, it does not disable). 0 = no tracking.
+  std::size_t dimension_sets_per_hour_limit = 1000;
 };
+
+// A metric that reached MetricStoreOptions::dimension_sets_per_hour_limit distinct dimension sets
+// within one clock hour.
+struct DimensionCardinalityExcess {
+  std::string metric_namespace;
+  std::string metric_name;
+  std::int64_t hour_start_ms = 0;  // the UTC hour [hour_start_ms, + 1 h)
+  bool operator==(const DimensionCardinalityExcess&) const = default;
+};
+
+// Bounds of the tracking, so that hostile dimension values cannot grow memory: per metric, only
+// the newest kDimensionTrackingHours hours are tracked (older datapoints are not counted), each
+// holds at most the limit's sets, and at most kMaxDimensionExcessesKept excesses are listed (all
+// are counted).
+inline constexpr std::size_t kDimensionTrackingHours = 3;
+inline constexpr std::size_t kMaxDimensionExcessesKept = 1000;
 
 enum class AddOutcome {
   kStored,
@@ -263,6 +286,12 @@ class MetricStore {
   std::size_t cell_count() const noexcept;    // live cells over all series
   // Estimated heap + object bytes held by the store.
   std::size_t memory_usage() const noexcept;
+
+  // Dimension cardinality (MetricStoreOptions::dimension_sets_per_hour_limit): every (metric,
+  // hour) that reached the limit, in the order they did (first kMaxDimensionExcessesKept), and
+  // how many did. merge() does not carry them over.
+  const std::vector<DimensionCardinalityExcess>& dimension_cardinality_excesses() const noexcept;
+  std::uint64_t dimension_cardinality_excess_count() const noexcept;
 
   // Exact comparison of the live content (cells, cutoff, newest timestamp), independent of the
   // order data arrived in or of internal representation.

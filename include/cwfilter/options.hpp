@@ -1,5 +1,18 @@
 // One aggregate with every knob and resource limit of the pattern compiler and matcher.
 // Defaults model CloudWatch Logs' quotas (filter-patterns.md §1, §3.2, §5.1) and DECISIONS.md.
+//
+// Every resource limit of cwfilter, and where it lives (SECURITY.md lists what happens at each;
+// `cwfilter limits` prints the actual values from these same defaults, and tests/test_limits.cpp
+// checks that SECURITY.md and the listing agree with them):
+//   pattern length, nesting, wildcards, regexes,
+//   JSON depth and event size of the matcher ..... Options (below)
+//   regex program size ........................... kMaxRegexProgramBytes (below)
+//   input line/record size, decompression bound,
+//   gzip ratio guard, JSON document size ......... InputOptions (cwfilter/input.hpp)
+//   metric retention, dimension cardinality ..... MetricStoreOptions (cwfilter/metrics.hpp)
+//   streak keys, key length, reorder buffer ..... streak::DetectorOptions (cwfilter/streak.hpp)
+//   delivery attempts and timeouts ............... DeliveryOptions (cwfilter/sinks.hpp)
+//   `cwfilter run --state` file size ............. limits::kMaxStateFileBytes (below)
 #pragma once
 
 #include <cstddef>
@@ -34,5 +47,14 @@ struct Options {
   // Wording of error messages.
   ErrorContext error_context = ErrorContext::kMetricFilter;
 };
+
+namespace limits {
+// RE2 program memory per %regex% (regex_options()); a larger program is a compile error.
+inline constexpr std::size_t kMaxRegexProgramBytes = std::size_t{8} << 20;  // 8 MiB
+// Largest `cwfilter run --state` file read or written. The state holds the datapoints still in an
+// alarm's reach, so it only grows this large under extreme dimension cardinality; a larger state
+// is not written (the run reports an I/O error, exit status 2) and not read (refused at start).
+inline constexpr std::size_t kMaxStateFileBytes = std::size_t{256} << 20;  // 256 MiB
+}  // namespace limits
 
 }  // namespace cwfilter

@@ -152,6 +152,7 @@ struct DeliveryStats {
   std::size_t attempts = 0;               // including retries
   std::size_t dead_lettered = 0;
   std::size_t dead_letter_write_errors = 0;
+  std::size_t already_delivered = 0;     // deliver_again(): file lines found already written
   std::vector<std::string> errors;        // "<protocol> <endpoint>: <error>", first 100 kept
 };
 
@@ -191,6 +192,12 @@ class Dispatcher {
 
   // Delivers to every subscription whose TopicArn equals notification.topic_arn.
   DeliveryReport deliver(const Notification& notification);
+  // The same, for a notification that may already have been delivered before a crash (an outbox
+  // kept in `cwfilter run --state`): a `file` subscription whose file already holds the exact
+  // line is not appended to again (counted in DeliveryStats::already_delivered), so a file sees
+  // each notification once. Other protocols are delivered again: at-least-once with the same
+  // MessageId, which is SNS's own guarantee (receivers de-duplicate by MessageId).
+  DeliveryReport deliver_again(const Notification& notification);
 
   // Re-sends every record of a dead-letter file (each to the subscription stored in it, with this
   // dispatcher's options), then rewrites the file atomically (temp file + rename) with the records

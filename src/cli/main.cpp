@@ -1,5 +1,6 @@
 // cwfilter: CloudWatch Logs metric filters and CloudWatch alarms, locally and exactly.
 #include "cli/commands.hpp"
+#include "cli/util.hpp"
 
 #include <cstdio>
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   cwfilter::cli::register_run(app);
   cwfilter::cli::register_explain(app);
   cwfilter::cli::register_redeliver(app);
+  cwfilter::cli::register_limits(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/util.hpp"
 
+#include <cwfilter/options.hpp>
 #include <cwfilter/pipeline.hpp>
 #include <fmt/format.h>
 #include <rapidjson/document.h>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace cwfilter::cli {
@@ -36,6 +39,7 @@ struct RunArgs {
   bool quiet = false;
   std::string summary_format = "text";
   int max_attempts = 4;
+  std::uint64_t checkpoint_records = 10000;
   std::vector<std::string> inputs;
 };
 
@@ -62,10 +66,51 @@ int fail(const std::string& m, int code = 2) {
   return code;
 }
 
-// State file: the pipeline's state plus, per input source, the records already processed, written
-// together and atomically (temp file, fsync, rename) so that a restart neither loses nor double-
-// counts events.
-bool write_state(const std::string& path, const Pipeline& pipeline, const std::map<std::string, std::uint64_t>& done) {
+// State file (--state): the pipeline's state, per input source the records already processed,
+// the newest event time (untimed records are placed there) and an outbox of notifications not
+// yet known to be delivered, all written together and atomically (temp file, fsync, rename, fsync
+// of the directory), so that a SIGKILL at any point leaves either the previous or the next state.
+//
+// Guarantee: input is at-least-once (records after the last commit are read again on restart and
+// replayed into the restored pipeline, which reproduces exactly what was lost) and notifications
+// are delivered after the commit that produced them. A notification in the outbox of a restored
+// state may or may not have been delivered before the crash: it is delivered again with
+// Dispatcher::deliver_again, which skips `file` subscriptions whose file already holds it, so a
+// notification file ends up as one uninterrupted run writes it; other protocols may see it twice,
+// with the same MessageId (SNS's own at-least-once contract).
+struct RunState {
+  std::map<std::string, std::uint64_t> records_done;  // source -> records processed
+  std::optional<std::int64_t> newest_event_ms;
+  std::vector<Notification> outbox;
+};
+
+void write_notification(JsonWriter& w, const Notification& n) {
+  w.StartObject();
+  w.Key("TopicArn"); write_string(w, n.topic_arn);
+  w.Key("Subject"); write_string(w, n.subject);
+  w.Key("Message"); write_string(w, n.message);
+  w.Key("Envelope"); write_string(w, n.envelope_json);
+  w.Key("MessageId"); write_string(w, n.message_id);
+  w.Key("EmailText"); write_string(w, n.email_text);
+  w.EndObject();
+}
+
+std::optional<Notification> read_notification(const rapidjson::Value& v) {
+  if (!v.IsObject()) return std::nullopt;
+  auto text = [&](const char* key, std::string& out) {
+    auto it = v.FindMember(key);
+    if (it == v.MemberEnd() || !it->value.IsString()) return false;
+    out.assign(it->value.GetString(), it->value.GetStringLength());
+    return true;
+  };
+  Notification n;
+  if (!text("TopicArn", n.topic_arn) || !text("Subject", n.subject) || !text("Message", n.message) ||
+      !text("Envelope", n.envelope_json) || !text("MessageId", n.message_id) || !text("EmailText", n.email_text))
+    return std::nullopt;
+  return n;
+}
+
+bool write_state(const std::string& path, const Pipeline& pipeline, const RunState& state) {
   rapidjson::StringBuffer b;
   JsonWriter w(b);
   w.StartObject();
@@ -74,12 +119,21 @@ bool write_state(const std::string& path, const Pipeline& pipeline, const std::m
   w.RawValue(ps.c_str(), ps.size(), rapidjson::kObjectType);
   w.Key("inputs");
   w.StartObject();
-  for (const auto& [src, n] : done) {
+  for (const auto& [src, n] : state.records_done) {
     write_string(w, src);
     w.Uint64(n);
   }
   w.EndObject();
+  if (state.newest_event_ms) {
+    w.Key("newestEventMs");
+    w.Int64(*state.newest_event_ms);
+  }
+  w.Key("outbox");
+  w.StartArray();
+  for (const auto& n : state.outbox) write_notification(w, n);
+  w.EndArray();
   w.EndObject();
+  if (b.GetSize() > limits::kMaxStateFileBytes) return false;  // would not be read back
   std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return false;
@@ -87,7 +141,15 @@ bool write_state(const std::string& path, const Pipeline& pipeline, const std::m
   ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   ok = std::fclose(f) == 0 && ok;
   if (!ok) return false;
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return false;
+  // The rename itself is durable only once the directory is synced.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+  return true;
 }
 
 class Progress {
@@ -113,8 +175,46 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// Dimension cardinality (MetricStoreOptions::dimension_sets_per_hour_limit): CloudWatch Logs may
+// disable such a filter; cwfilter keeps publishing and says so on stderr and in the summary.
+struct CardinalityReport {
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> filters;  // metric -> filter names
+  std::uint64_t warned = 0;
+
+  std::string filter_names(const DimensionCardinalityExcess& x) const {
+    auto it = filters.find({x.metric_namespace, x.metric_name});
+    if (it == filters.end()) return "(no filter)";
+    std::string names;
+    for (const auto& n : it->second) names += (names.empty() ? "" : ", ") + n;
+    return names;
+  }
+  std::string describe(const DimensionCardinalityExcess& x, std::size_t limit) const {
+    return fmt::format("metric filter {} ({}/{}) published {} distinct dimension value combinations in the hour from "
+                       "{}; CloudWatch Logs may disable the filter at this point (cwfilter keeps publishing)",
+                       filter_names(x), x.metric_namespace, x.metric_name, limit, iso_hour(x.hour_start_ms));
+  }
+  static std::string iso_hour(std::int64_t ms) {
+    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:00:00Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
+  }
+  // Prints the excesses not yet reported.
+  void warn_new(const MetricStore& store) {
+    const auto& list = store.dimension_cardinality_excesses();
+    const std::uint64_t count = store.dimension_cardinality_excess_count();
+    for (std::uint64_t i = warned; i < count && i < list.size(); ++i)
+      std::cerr << "cwfilter run: warning: " << describe(list[i], store.options().dimension_sets_per_hour_limit) << "\n";
+    if (count > list.size() && warned < count && count - 1 == list.size())
+      std::cerr << "cwfilter run: warning: further dimension cardinality excesses are counted, not listed\n";
+    warned = count;
+  }
+};
+
 void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in, const std::vector<MalformedRecord>& bad,
-                   const DeliveryStats* delivery) {
+                   const DeliveryStats* delivery, const CardinalityReport& cardinality) {
+  const MetricStore& store = p.store();
+  const std::size_t dimension_limit = store.options().dimension_sets_per_hour_limit;
   const PipelineSummary& s = p.summary();
   if (args.summary_format == "json") {
     rapidjson::StringBuffer b;
@@ -176,9 +276,23 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
       w.Key("deliveryFailed"); w.Uint64(delivery->failed);
       w.Key("deadLettered"); w.Uint64(delivery->dead_lettered);
     }
+    w.Key("dimensionCardinalityExcesses"); w.Uint64(store.dimension_cardinality_excess_count());
+    w.Key("dimensionCardinality");
+    w.StartArray();
+    for (const auto& x : store.dimension_cardinality_excesses()) {
+      w.StartObject();
+      w.Key("filterNames"); write_string(w, cardinality.filter_names(x));
+      w.Key("metricNamespace"); write_string(w, x.metric_namespace);
+      w.Key("metricName"); write_string(w, x.metric_name);
+      w.Key("hour"); write_string(w, CardinalityReport::iso_hour(x.hour_start_ms));
+      w.Key("distinctDimensionSets"); w.Uint64(dimension_limit);
+      w.EndObject();
+    }
+    w.EndArray();
     w.Key("warnings");
     w.StartArray();
     for (const auto& wn : p.warnings()) write_string(w, wn);
+    for (const auto& x : store.dimension_cardinality_excesses()) write_string(w, cardinality.describe(x, dimension_limit));
     w.EndArray();
     w.EndObject();
     std::cerr << b.GetString() << "\n";
@@ -212,6 +326,11 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
   if (delivery)
     std::cerr << fmt::format("  notifications: {} sent, {} deliveries ok, {} failed, {} dead-lettered\n",
                              s.notifications, delivery->delivered, delivery->failed, delivery->dead_lettered);
+  if (store.dimension_cardinality_excess_count())
+    std::cerr << fmt::format("  dimension cardinality: {} metric-hours reached {} distinct dimension value combinations "
+                             "(CloudWatch Logs may disable such filters)\n",
+                             store.dimension_cardinality_excess_count(), dimension_limit);
+  for (const auto& x : store.dimension_cardinality_excesses()) std::cerr << "    " << cardinality.describe(x, dimension_limit) << "\n";
   if (s.non_sns_actions)
     std::cerr << fmt::format("  {} non-SNS alarm actions (EC2, Auto Scaling, Lambda, ...) were not run\n", s.non_sns_actions);
 }
@@ -271,15 +390,35 @@ int run(RunArgs args) {
   auto dispatcher = Dispatcher::create(config.subscriptions, delivery);
   if (!dispatcher.ok()) return fail(dispatcher.error().message, 1);
 
+  // With --state, notifications wait in the outbox until the state that produced them is
+  // committed (see RunState); without it they are delivered at once.
+  RunState state;
+  const bool stateful = !args.state.empty();
+  const std::vector<MetricFilterDefinition> pipeline_filters = config.metric_filters;
   auto pipeline = Pipeline::create(std::move(config), options, [&](const PipelineNotification& n) {
-    dispatcher->deliver(n.notification);
+    if (stateful)
+      state.outbox.push_back(n.notification);
+    else
+      dispatcher->deliver(n.notification);
   });
   if (!pipeline.ok()) return fail(pipeline.error().message, 1);
   for (const auto& w : pipeline->warnings()) std::cerr << "cwfilter run: warning: " << w << "\n";
 
+  // Dimension cardinality: which filters publish each dimensioned metric (for the report).
+  CardinalityReport cardinality;
+  for (const auto& f : pipeline_filters)
+    for (const auto& t : f.metric_transformations)
+      if (!t.dimensions.empty()) cardinality.filters[{t.metric_namespace, t.metric_name}].push_back(f.filter_name);
+
   // ---- state ----
   std::map<std::string, std::uint64_t> done;  // source -> records already processed
-  if (!args.state.empty() && std::filesystem::exists(args.state)) {
+  std::vector<Notification> restored_outbox;
+  if (stateful && std::filesystem::exists(args.state)) {
+    std::error_code size_error;
+    auto size = std::filesystem::file_size(args.state, size_error);
+    if (!size_error && size > limits::kMaxStateFileBytes)
+      return fail(fmt::format("state file {} is larger than {} bytes (limits::kMaxStateFileBytes)", args.state,
+                              limits::kMaxStateFileBytes), 1);
     auto text = read_file(args.state);
     if (!text) return fail("cannot read state file " + args.state);
     rapidjson::Document d;
@@ -293,7 +432,14 @@ int run(RunArgs args) {
     if (!r.ok()) return fail(r.error().message, 1);
     if (d.HasMember("inputs") && d["inputs"].IsObject())
       for (auto it = d["inputs"].MemberBegin(); it != d["inputs"].MemberEnd(); ++it)
-        done[it->name.GetString()] = it->value.GetUint64();
+        if (it->value.IsUint64()) done[it->name.GetString()] = it->value.GetUint64();
+    if (d.HasMember("newestEventMs") && d["newestEventMs"].IsInt64()) state.newest_event_ms = d["newestEventMs"].GetInt64();
+    if (d.HasMember("outbox") && d["outbox"].IsArray())
+      for (const auto& item : d["outbox"].GetArray()) {
+        auto n = read_notification(item);
+        if (!n) return fail("state file " + args.state + ": malformed outbox notification", 1);
+        restored_outbox.push_back(std::move(*n));
+      }
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -301,10 +447,33 @@ int run(RunArgs args) {
   // ---- input ----
   Progress progress(!args.quiet && ::isatty(STDERR_FILENO));
   std::vector<MalformedRecord> malformed;
-  std::map<std::string, std::uint64_t> seen = done;
+  state.records_done = done;
+  std::map<std::string, std::uint64_t>& seen = state.records_done;
   std::uint64_t events = 0;
-  std::optional<std::int64_t> newest_ts;
+  std::optional<std::int64_t>& newest_ts = state.newest_event_ms;
+  bool state_write_failed = false;
+  // Commit: the state with the outbox, then deliver the outbox, then the state without it (so a
+  // crash between delivery and the second write redelivers, never loses).
+  std::uint64_t records_since_commit = 0;
+  auto last_commit = std::chrono::steady_clock::now();
+  auto commit = [&] {
+    records_since_commit = 0;
+    last_commit = std::chrono::steady_clock::now();
+    if (!write_state(args.state, *pipeline, state)) state_write_failed = true;
+    if (state.outbox.empty()) return;
+    std::vector<Notification> sending;
+    sending.swap(state.outbox);
+    for (const auto& n : sending) dispatcher->deliver(n);
+    if (!write_state(args.state, *pipeline, state)) state_write_failed = true;
+  };
+  if (!restored_outbox.empty()) {
+    // Notifications committed before a crash, perhaps delivered already (see RunState).
+    for (const auto& n : restored_outbox) dispatcher->deliver_again(n);
+    if (!write_state(args.state, *pipeline, state)) state_write_failed = true;
+  }
   auto on_event = [&](LogEvent&& e) {
+    // After SIGINT/SIGTERM nothing more is processed: the rest is read again on restart.
+    if (g_stop) return;
     // Records already processed before a restart are skipped. Followed data arrives in chunks
     // numbered from 1 each, so it is not de-duplicated by record number.
     const bool followed = e.source.size() > 7 && e.source.compare(e.source.size() - 7, 7, "+follow") == 0;
@@ -319,6 +488,15 @@ int run(RunArgs args) {
     newest_ts = std::max(newest_ts.value_or(e.timestamp_ms), e.timestamp_ms);
     pipeline->add(e);
     progress.tick(++events, e.source);
+    if (pipeline->store().dimension_cardinality_excess_count() != cardinality.warned) {
+      progress.clear();
+      cardinality.warn_new(pipeline->store());
+    }
+    // Periodic commits during a replay bound the work a SIGKILL loses; a notification commits at
+    // once so that it is not held back.
+    if (stateful && (!state.outbox.empty() || ++records_since_commit >= args.checkpoint_records ||
+                     std::chrono::steady_clock::now() - last_commit >= std::chrono::seconds(1)))
+      commit();
   };
   InputOptions in_opts;
   auto fmt_parsed = parse_input_format(args.input_format);
@@ -395,7 +573,7 @@ int run(RunArgs args) {
         if (!chunk.empty()) reader->read_buffer(chunk, "-+follow");
       }
       pipeline->advance_to(now_ms());
-      if (!args.state.empty()) write_state(args.state, *pipeline, seen);
+      if (stateful) commit();
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
   }
@@ -404,11 +582,13 @@ int run(RunArgs args) {
   // last event plus the longest evaluation range). With --state a later run continues the same
   // stream, so only what the watermark has passed is evaluated, unless --until says where it ends.
   if (!g_stop && !args.follow && (args.state.empty() || !args.until.empty())) pipeline->finish();
-  if (!args.state.empty() && !write_state(args.state, *pipeline, seen)) {
+  if (stateful) commit();
+  if (state_write_failed) {
     std::cerr << "cwfilter run: cannot write state file " << args.state << "\n";
     status = 2;
   }
-  print_summary(args, *pipeline, reader->stats(), malformed, &dispatcher->stats());
+  cardinality.warn_new(pipeline->store());
+  print_summary(args, *pipeline, reader->stats(), malformed, &dispatcher->stats(), cardinality);
   if (dispatcher->stats().failed > 0) status = std::max(status, 1);
   return status;
 }
@@ -425,8 +605,13 @@ void register_run(CLI::App& app) {
   cmd->add_option("--log-group", args->log_group, "The log group the inputs belong to (default: the only one the filters name)");
   cmd->add_flag("--follow", args->follow, "Keep reading appended lines and evaluate on the wall clock (Ctrl-C ends)");
   cmd->add_option("--state", args->state,
-                  "Save metric and alarm state (and input positions) here on exit and on signals; resume from it "
-                  "at start. With --state a run ends at the watermark unless --until is given");
+                  "Commit metric and alarm state, input positions and undelivered notifications here atomically "
+                  "(every --checkpoint-records records, every second, before each notification and at exit); "
+                  "resume from it at start. With --state a run ends at the watermark unless --until is given");
+  cmd->add_option("--checkpoint-records", args->checkpoint_records,
+                  "With --state: commit at least every this many records")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->capture_default_str();
   cmd->add_option("--from", args->from, "Skip events before this ISO-8601 time");
   cmd->add_option("--until", args->until, "Skip events from this ISO-8601 time on, and evaluate up to it");
   cmd->add_option("--max-lateness", args->max_lateness,
@@ -442,8 +627,14 @@ void register_run(CLI::App& app) {
   cmd->add_option("--summary-format", args->summary_format, "Summary on stderr: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("inputs", args->inputs, "Files, directories (walked) or - for stdin")->allow_extra_args(true);
-  cmd->footer("Exit status: 0 ok, 1 invalid configuration or a notification not delivered, 2 usage or I/O error.");
+  cmd->footer("Exit status: 0 ok, 1 invalid configuration or a notification not delivered, 2 usage or I/O error.\n\n" +
+              limits_text());
   cmd->callback([args] { set_exit_code(run(*args)); });
+}
+
+void register_limits(CLI::App& app) {
+  auto* cmd = app.add_subcommand("limits", "List every resource limit, its default and what happens at it");
+  cmd->callback([] { std::cout << limits_text(); });
 }
 
 }  // namespace cwfilter::cli

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace cwfilter {
@@ -252,6 +253,30 @@ struct MetricStore::Impl {
   std::optional<std::int64_t> newest;
   std::int64_t floor = kNoCutoff;
   std::int64_t last_sweep_cutoff = kNoCutoff;
+  // Dimension cardinality: per metric with dimensions, hour start -> distinct dimension sets (at
+  // most the limit each; the newest kDimensionTrackingHours hours).
+  struct HourSets {
+    std::map<std::int64_t, std::unordered_set<MetricKey>> hours;
+  };
+  std::unordered_map<MetricKey, HourSets> dimension_tracking;  // keyed by namespace + name only
+  std::vector<DimensionCardinalityExcess> excesses;
+  std::uint64_t excess_count = 0;
+
+  void track_dimensions(const MetricKey& key, std::int64_t t) {
+    const std::size_t limit = options.dimension_sets_per_hour_limit;
+    if (limit == 0 || key.dimensions().empty()) return;
+    constexpr std::int64_t kHourMs = 3600 * 1000;
+    const std::int64_t hour = t - ((t % kHourMs) + kHourMs) % kHourMs;
+    auto& hours = dimension_tracking[MetricKey(key.metric_namespace(), key.metric_name())].hours;
+    if (hours.size() >= kDimensionTrackingHours && hour < hours.begin()->first) return;  // too old
+    auto& sets = hours[hour];
+    while (hours.size() > kDimensionTrackingHours) hours.erase(hours.begin());
+    if (sets.size() >= limit) return;  // reached already: counted once
+    if (!sets.insert(key).second || sets.size() < limit) return;
+    ++excess_count;
+    if (excesses.size() < kMaxDimensionExcessesKept)
+      excesses.push_back({key.metric_namespace(), key.metric_name(), hour});
+  }
 
   std::int64_t cutoff() const {
     std::int64_t c = floor;
@@ -284,6 +309,7 @@ struct MetricStore::Impl {
     const std::int64_t t = effective_timestamp(ts_ms, resolution);
     if (!newest || t > *newest) newest = t;
     if (t < cutoff()) return nullptr;
+    track_dimensions(key, t);
     Cell& cell = metrics[key].cells_for(unit)[t];
     return &cell;
   }
@@ -575,6 +601,11 @@ std::vector<std::optional<Aggregate>> MetricStore::query_buckets(const MetricKey
   return out;
 }
 std::optional<std::int64_t> MetricStore::newest_timestamp() const noexcept { return impl_->newest; }
+
+const std::vector<DimensionCardinalityExcess>& MetricStore::dimension_cardinality_excesses() const noexcept {
+  return impl_->excesses;
+}
+std::uint64_t MetricStore::dimension_cardinality_excess_count() const noexcept { return impl_->excess_count; }
 
 std::size_t MetricStore::series_count() const noexcept {
   std::size_t n = 0;

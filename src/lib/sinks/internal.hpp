@@ -34,6 +34,8 @@ Attempt deliver_email(const Subscription& subscription, const Notification& noti
 Attempt deliver_exec(const Subscription& subscription, const Notification& notification,
                      const DeliveryOptions& options);
 Attempt deliver_file(const Subscription& subscription, const Notification& notification);
+// True if the `file` subscription's file already holds the line deliver_file would append.
+bool file_holds_notification(const Subscription& subscription, const Notification& notification);
 Attempt deliver_stdout(const Subscription& subscription, const Notification& notification,
                        const DeliveryOptions& options);
 

@@ -1,5 +1,6 @@
 // Shared helpers and the local protocols: stdout and file.
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -98,6 +99,27 @@ Attempt deliver_file(const Subscription& subscription, const Notification& notif
                             false);
   }
   return Attempt::success();
+}
+
+bool file_holds_notification(const Subscription& subscription, const Notification& notification) {
+  // Read line by line: only done for notifications redelivered after a restart, so the cost of
+  // reading the whole file is paid rarely. A file that cannot be read holds nothing.
+  const std::string wanted = one_line(payload_of(subscription, notification));
+  std::FILE* f = std::fopen(subscription.endpoint.c_str(), "rb");
+  if (!f) return false;
+  std::string line;
+  bool found = false;
+  int c;
+  while (!found && (c = std::fgetc(f)) != EOF) {
+    if (c == '\n') {
+      found = line == wanted;
+      line.clear();
+    } else if (line.size() <= wanted.size()) {
+      line.push_back(static_cast<char>(c));
+    }
+  }
+  std::fclose(f);
+  return found;  // a last line without '\n' was a torn write: not delivered
 }
 
 Attempt deliver_stdout(const Subscription& subscription, const Notification& notification,
