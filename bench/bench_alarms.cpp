@@ -92,7 +92,61 @@ void BM_BacktestDay(benchmark::State& state) {
   }
   state.SetItemsProcessed(evaluations);
 }
-BENCHMARK(BM_BacktestDay)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BacktestDay)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// Target 6 in full: the one-day backtest of all 10,000 alarms (14.4 M evaluations), keeping only
+// the evaluations that change a state (backtest_changes_range; each alarm's bucket series read
+// once, alarms of one metric sharing the store reads). Checked first against backtest_range on
+// a sample of alarms.
+void BM_BacktestDayAllAlarmsChanges(benchmark::State& state) {
+  Fixture& f = fixture();
+  const std::int64_t from = kDayStart, to = kDayStart + 1439 * 60000LL;
+  {
+    const auto all = backtest_changes_range(f.alarms, AlarmState::initial(), from, to, f.store);
+    for (std::size_t i = 0; i < f.alarms.size(); i += 97) {
+      const auto evs = backtest_range(f.alarms[i], AlarmState::initial(), from, to, f.sources[i]);
+      std::size_t transitions = 0;
+      for (const auto& ev : evs) transitions += ev.transition ? 1 : 0;
+      std::size_t changes_transitions = 0;
+      for (const auto& c : all[i].changes) changes_transitions += c.transition ? 1 : 0;
+      if (transitions != changes_transitions || all[i].final_state.reason != evs.back().state.reason ||
+          static_cast<std::size_t>(all[i].evaluations) != evs.size()) {
+        state.SkipWithError("backtest_changes_range differs from backtest_range");
+        return;
+      }
+    }
+  }
+  std::int64_t evaluations = 0, transitions = 0;
+  for (auto _ : state) {
+    const auto all = backtest_changes_range(f.alarms, AlarmState::initial(), from, to, f.store);
+    for (const auto& b : all) {
+      evaluations += b.evaluations;
+      transitions += static_cast<std::int64_t>(b.changes.size());
+    }
+    benchmark::DoNotOptimize(all);
+  }
+  state.SetItemsProcessed(evaluations);
+  state.counters["changes_per_run"] =
+      benchmark::Counter(static_cast<double>(transitions), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_BacktestDayAllAlarmsChanges)->Unit(benchmark::kMillisecond);
+
+// The same, alarm by alarm through their own store sources (no sharing of reads between alarms).
+void BM_BacktestDayChangesPerAlarm(benchmark::State& state) {
+  Fixture& f = fixture();
+  const auto count = static_cast<std::size_t>(state.range(0));
+  std::int64_t evaluations = 0;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < count; ++i) {
+      auto b = backtest_changes_range(f.alarms[i], AlarmState::initial(), kDayStart, kDayStart + 1439 * 60000LL,
+                                      f.sources[i]);
+      evaluations += b.evaluations;
+      benchmark::DoNotOptimize(b);
+    }
+  }
+  state.SetItemsProcessed(evaluations);
+}
+BENCHMARK(BM_BacktestDayChangesPerAlarm)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

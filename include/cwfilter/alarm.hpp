@@ -228,6 +228,59 @@ std::vector<Evaluation> backtest_range(const MetricAlarm& alarm, AlarmState init
 BacktestSummary summarize(const MetricAlarm& alarm, const std::vector<Evaluation>& evaluations,
                           std::optional<std::int64_t> end_ms = std::nullopt);
 
+// ---- backtests that keep only the changes (issue 8) ----------------------------------------
+//
+// A backtest mostly re-finds the state it is in. These variants decide each evaluation from the
+// bucket series read once (one value per bucket of every tick's window), with prefix counts of
+// real/breaching datapoints, and record only where the stored state changes, without rendering
+// any text; materialise() renders those evaluations (reason, StateReasonData, history) on
+// demand. Everything is exactly what backtest_at / backtest_range give for those evaluations
+// (tests/test_backtest_fast.cpp).
+
+// An evaluation that changed the stored state: a transition, or the first evaluation of an
+// alarm whose reason was unknown or "Unchecked: Initial alarm creation" (DECISIONS 21).
+struct BacktestChange {
+  std::int64_t query_ms = 0;
+  std::int64_t tick_ms = 0;
+  StateValue old_state = StateValue::kInsufficientData;
+  StateValue new_state = StateValue::kInsufficientData;
+  bool transition = false;
+};
+
+struct BacktestChanges {
+  std::string alarm_name;
+  AlarmState initial;
+  int evaluations = 0;
+  std::int64_t first_query_ms = 0;  // the first and last evaluation instants (evaluations > 0)
+  std::int64_t last_query_ms = 0;
+  std::vector<BacktestChange> changes;  // in order
+  AlarmState final_state;               // rendered (reason, StateReasonData) as evaluate() does
+};
+
+// As backtest_at / backtest_range, keeping only the changes.
+BacktestChanges backtest_changes_at(const MetricAlarm& alarm, AlarmState initial,
+                                    const std::vector<std::int64_t>& at_ms,
+                                    const DatapointSource& source,
+                                    const EvaluationOptions& options = {});
+BacktestChanges backtest_changes_range(const MetricAlarm& alarm, AlarmState initial,
+                                       std::int64_t from_ms, std::int64_t to_ms,
+                                       const DatapointSource& source,
+                                       const EvaluationOptions& options = {});
+// Many alarms over one store, each from `initial`: alarms of the same metric and unit share
+// their store reads. Results in the order of `alarms`.
+std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlarm>& alarms,
+                                                    const AlarmState& initial, std::int64_t from_ms,
+                                                    std::int64_t to_ms, const MetricStore& store,
+                                                    const EvaluationOptions& options = {});
+// The Evaluations of the changes, exactly as backtest_at/backtest_range return them (reason,
+// StateReasonData, history, actions): evaluate() again at each change, from the state the
+// previous change left. `source` must read the data the backtest read.
+std::vector<Evaluation> materialise(const MetricAlarm& alarm, const BacktestChanges& backtest,
+                                    const DatapointSource& source, const EvaluationOptions& options = {});
+// The same summary as summarize() gives for the full backtest.
+BacktestSummary summarize(const MetricAlarm& alarm, const BacktestChanges& backtest,
+                          std::optional<std::int64_t> end_ms = std::nullopt);
+
 // ---- formatting helpers (exposed for tests and sinks) --------------------------------------
 
 // Java Double.toString, as AWS prints numbers in reasons and StateReasonData: "21.0", "0.059",

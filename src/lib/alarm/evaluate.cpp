@@ -1,6 +1,7 @@
 // Alarm evaluation at an instant (alarms.md §6-§7, §9, §10; DECISIONS 15-18, 20-21).
 #include <cwfilter/alarm.hpp>
 
+#include "alarm/backtest_fast.hpp"
 #include "alarm/json_util.hpp"
 
 #include <fmt/format.h>
@@ -488,6 +489,13 @@ std::vector<Evaluation> backtest_at(const MetricAlarm& alarm, AlarmState initial
                                     const std::vector<std::int64_t>& at_ms,
                                     const DatapointSource& source,
                                     const EvaluationOptions& options) {
+  return detail::backtest_all(alarm, std::move(initial), at_ms, source, options);
+}
+
+std::vector<Evaluation> detail::backtest_per_tick(const MetricAlarm& alarm, AlarmState initial,
+                                                  const std::vector<std::int64_t>& at_ms,
+                                                  const DatapointSource& source,
+                                                  const EvaluationOptions& options) {
   std::vector<Evaluation> out;
   out.reserve(at_ms.size());
   AlarmState state = std::move(initial);
@@ -511,12 +519,18 @@ std::vector<Evaluation> backtest_range(const MetricAlarm& alarm, AlarmState init
                                        std::int64_t from_ms, std::int64_t to_ms,
                                        const DatapointSource& source,
                                        const EvaluationOptions& options) {
+  return backtest_at(alarm, std::move(initial), detail::scheduled_instants(alarm, from_ms, to_ms), source,
+                     options);
+}
+
+std::vector<std::int64_t> detail::scheduled_instants(const MetricAlarm& alarm, std::int64_t from_ms,
+                                                     std::int64_t to_ms) {
   std::vector<std::int64_t> instants;
   const std::int64_t step = evaluation_interval_ms(alarm);
   std::int64_t t = scheduled_instant(alarm, from_ms);
   if (t < from_ms) t += step;
   for (; t <= to_ms; t += step) instants.push_back(t);
-  return backtest_at(alarm, std::move(initial), instants, source, options);
+  return instants;
 }
 
 BacktestSummary summarize(const MetricAlarm& alarm, const std::vector<Evaluation>& evaluations,

@@ -1,5 +1,5 @@
 // Adapter from the metric store (include/cwfilter/metrics.hpp) to the alarm's view of a bucket.
-#include <cwfilter/alarm.hpp>
+#include "alarm/store_source.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -8,7 +8,7 @@
 
 namespace cwfilter::alarm {
 
-namespace {
+namespace detail {
 
 // Buckets are read a window at a time (MetricStore::query_buckets: one key lookup, one walk over
 // the cells) and kept until the store's revision changes. Buckets lie on a grid of the period
@@ -72,34 +72,38 @@ class BucketCache {
   std::vector<Grid> grids_;
 };
 
-}  // namespace
+class StoreDatapointSource::Cache : public BucketCache {};
 
-DatapointSource store_source(const MetricStore& store, const MetricAlarm& alarm) {
-  struct Query {
-    MetricKey key;
-    std::optional<StandardUnit> unit;
-    Statistic statistic;
-    BucketCache cache;
-  };
-  auto q = std::make_shared<Query>();
-  q->key = MetricKey(alarm.metric_namespace, alarm.metric_name, alarm.dimensions);
-  // An alarm with Unit sees only that unit's series (a wrong unit leaves it without data).
-  // Without Unit, every unit of the metric is aggregated together: AWS calls this case
-  // "not defined" (alarms.md A14).
-  q->unit = alarm.unit;
+StoreDatapointSource::StoreDatapointSource(const MetricStore& store, const MetricAlarm& alarm)
+    : store_(&store),
+      // An alarm with Unit sees only that unit's series (a wrong unit leaves it without data).
+      // Without Unit, every unit of the metric is aggregated together: AWS calls this case
+      // "not defined" (alarms.md A14).
+      key_(alarm.metric_namespace, alarm.metric_name, alarm.dimensions),
+      unit_(alarm.unit),
+      cache_(std::make_shared<Cache>()) {
   auto parsed = parse_statistic(alarm.statistic ? *alarm.statistic
                                                  : alarm.extended_statistic.value_or("Average"));
-  if (parsed) q->statistic = parsed.value();
-  const MetricStore* s = &store;
-  // The standard five need no raw values: skip building the per-bucket multiset (the expensive
-  // part of a query); the extended statistics need them.
-  const bool include_values = q->statistic.is_extended();
-  return [q, s, include_values](std::int64_t start_ms, std::int64_t end_ms) -> std::optional<BucketDatapoint> {
-    if (end_ms <= start_ms) return std::nullopt;
-    // compute() gives nullopt e.g. for a percentile over statistic sets only (DECISIONS 19).
-    return q->cache.get(*s, q->key, q->unit, start_ms, end_ms - start_ms, include_values,
-                        [&](const Aggregate& a) { return compute(q->statistic, a); });
-  };
+  if (parsed) statistic_ = parsed.value();
+}
+
+std::optional<BucketDatapoint> StoreDatapointSource::datapoint(const std::optional<Aggregate>& aggregate) const {
+  if (!aggregate) return std::nullopt;
+  // compute() gives nullopt e.g. for a percentile over statistic sets only (DECISIONS 19).
+  if (auto v = compute(statistic_, *aggregate)) return BucketDatapoint{*v, aggregate->sample_count};
+  return std::nullopt;
+}
+
+std::optional<BucketDatapoint> StoreDatapointSource::operator()(std::int64_t start_ms, std::int64_t end_ms) const {
+  if (end_ms <= start_ms) return std::nullopt;
+  return cache_->get(*store_, key_, unit_, start_ms, end_ms - start_ms, needs_values(),
+                     [&](const Aggregate& a) { return compute(statistic_, a); });
+}
+
+}  // namespace detail
+
+DatapointSource store_source(const MetricStore& store, const MetricAlarm& alarm) {
+  return detail::StoreDatapointSource(store, alarm);
 }
 
 }  // namespace cwfilter::alarm
