@@ -538,6 +538,8 @@ TEST_CASE("streak: the gate (one literal check for both patterns) is sound over 
       ++events;
       for (const auto& [f, s] : compiled) {
         const auto gate = make_gate(f, s ? &*s : nullptr);
+        // The gate's own search answers exactly as the prefilter's clauses.
+        CHECK(Gate(gate).may_match(e.message) == gate.may_match(e.message));
         if (!gate.may_match(e.message)) {
           ++rejected;
           INFO(f.source() << " / " << (s ? s->source() : "-") << "\n" << e.message);
@@ -549,10 +551,27 @@ TEST_CASE("streak: the gate (one literal check for both patterns) is sound over 
   }
   CHECK(events > 900);
   CHECK(rejected > events * 3);  // it does reject most events, so the bench gain is real
-  // The seed's pair shares `"ConsoleLogin"`: one clause, one substring search per event.
+  // The seed's pair shares `"ConsoleLogin"` (one substring search for nearly every event), then
+  // needs one of its own literals.
   const auto seed_gate = make_gate(compiled[0].first, &*compiled[0].second);
-  REQUIRE(seed_gate.clauses.size() == 1);
+  REQUIRE(seed_gate.clauses.size() == 2);
   CHECK(seed_gate.clauses[0].any_of == std::vector<std::string>{"\"ConsoleLogin\""});
+  CHECK(seed_gate.clauses[1].any_of == std::vector<std::string>{"\"Failed authentication\"", "\"Success\""});
+  // The search at every alignment and length around the SIMD block sizes, with and without escapes.
+  const Gate g(seed_gate);
+  for (std::size_t pad = 0; pad < 80; ++pad) {
+    const std::string filler(pad, 'x');
+    CHECK(g.may_match(filler + "\"ConsoleLogin\"" + filler + "\"Success\""));
+    CHECK(g.may_match("\"ConsoleLogin\"" + filler + "\"Failed authentication\""));
+    CHECK_FALSE(g.may_match("\"ConsoleLogin\"" + filler + "\"Failed authenticatio"));
+    CHECK_FALSE(g.may_match(filler + "\"ConsoleLogi\"" + filler));
+    CHECK_FALSE(g.may_match(filler + "\"ConsoleLogin" + filler));
+    CHECK(g.may_match(filler + "\"Console\\u004cogin\"" + filler));  // an escape: cannot reject
+    CHECK(g.may_match(filler + "x\\"));                               // backslash in the tail
+    CHECK(g.may_match("\\" + filler + filler + filler));               // ... in the first block
+    CHECK(g.may_match(filler + "\\" + filler + filler));               // ... anywhere
+    CHECK_FALSE(g.may_match(filler));
+  }
 }
 
 // ---- ordering ------------------------------------------------------------------------------------
@@ -798,4 +817,52 @@ TEST_CASE("streak: the bundled failed-logins example alarms exactly once, for bo
   REQUIRE(ns.size() == 1);
   CHECK(ns[0].message.find(R"("Streak":{"Key":{"$.userIdentity.arn":"arn:aws:iam::111122223333:user/bob"},"Count":3,)") !=
         std::string::npos);
+}
+
+TEST_CASE("streak: the one-scan classification agrees with the patterns and a full parse on the corpus", "[streak][corpus]") {
+  // Several rules: seed pair with the default GroupBy; other JSON pairs with GroupBy alternatives
+  // and two items; a rule whose success pattern is a term (the general path).
+  struct Spec {
+    const char* failure;
+    const char* success;
+    std::vector<GroupBySelector> group_by;
+  };
+  const std::vector<Spec> specs = {
+      {kFailure, kSuccess, {}},
+      {R"({ $.errorCode = "AccessDenied*" || $.errorCode = "*UnauthorizedOperation" })",
+       R"({ $.eventName = "Get*" && $.errorCode NOT EXISTS })",
+       {{"$.userIdentity.arn", "$.userIdentity.principalId"}, {"$.sourceIPAddress"}}},
+      {R"({ $.userIdentity.type = "Root" })", R"({ $.eventType = "AwsConsoleSignIn" })", {{"$.recipientAccountId"}}},
+      {R"({ $.eventName = ConsoleLogin })", "Success", {{"$.userIdentity.userName"}}},
+  };
+  std::size_t matched = 0, events = 0;
+  for (const auto& spec : specs) {
+    StreakAlarm a = base_alarm(3);
+    a.failure_pattern = spec.failure;
+    a.success_pattern = spec.success;
+    a.group_by = spec.group_by;
+    const auto rule = make_rule(a);
+    const Pattern& f = rule.failure_pattern();
+    const Pattern* s = rule.success_pattern();
+    for (const char* dir : {"awsdocs", "panther", "stratus-red-team", "otrf"}) {
+      auto r = read_all(test::shared_path(std::string("corpus/cloudtrail/") + dir));
+      REQUIRE(r.ok());
+      for (const auto& e : r->events) {
+        ++events;
+        const auto c = rule.classify(e.message);
+        const auto want_kind = f.matches(e.message)               ? EventClass::Kind::kFailure
+                               : (s && s->matches(e.message)) ? EventClass::Kind::kSuccess
+                                                              : EventClass::Kind::kIgnored;
+        INFO(spec.failure << "\n" << e.message);
+        REQUIRE(c.kind == want_kind);
+        if (c.kind == EventClass::Kind::kIgnored) continue;
+        ++matched;
+        const auto key = rule.resolve_key(e.message);  // full parse
+        CHECK(c.key_resolved == key.has_value());
+        if (key) CHECK(c.key == *key);
+      }
+    }
+  }
+  CHECK(events > 3000);
+  CHECK(matched > 200);
 }

@@ -95,15 +95,24 @@ detail::Prefilter make_gate(const Pattern& failure, const Pattern* success) {
     std::sort(y.begin(), y.end());
     return x == y;
   };
-  for (const auto& fc : f.clauses)
-    for (const auto& sc : s.clauses)
-      if (same(fc, sc)) {
-        gate.clauses.push_back(fc);
-        break;
-      }
-  if (gate.clauses.empty()) {
-    detail::LiteralClause either = f.clauses.front();
-    for (const auto& lit : s.clauses.front().any_of)
+  const detail::LiteralClause* f_own = nullptr;  // the first clause of each not shared by the other
+  const detail::LiteralClause* s_own = nullptr;
+  for (const auto& fc : f.clauses) {
+    bool shared = false;
+    for (const auto& sc : s.clauses) shared = shared || same(fc, sc);
+    if (shared) gate.clauses.push_back(fc);
+    else if (!f_own) f_own = &fc;
+  }
+  for (const auto& sc : s.clauses) {
+    bool shared = false;
+    for (const auto& fc : f.clauses) shared = shared || same(fc, sc);
+    if (!shared && !s_own) s_own = &sc;
+  }
+  // (a && x) || (a && y) implies a && (x || y): one more clause, checked only on events that hold
+  // the shared ones (for the seed: `"Failed authentication"` or `"Success"`).
+  if (f_own && s_own) {
+    detail::LiteralClause either = *f_own;
+    for (const auto& lit : s_own->any_of)
       if (std::find(either.any_of.begin(), either.any_of.end(), lit) == either.any_of.end()) either.any_of.push_back(lit);
     gate.clauses.push_back(std::move(either));
   }
@@ -175,7 +184,7 @@ Result<StreakRule, Error> StreakRule::create(StreakAlarm alarm, const Options& o
     success = std::move(s.value());
   }
 
-  auto impl = std::make_shared<Impl>(Impl{alarm, alarm.group_by_or_default(), failure.value(), success, {}, {}, {}, false});
+  auto impl = std::make_shared<Impl>(Impl{alarm, alarm.group_by_or_default(), failure.value(), success, {}, {}, {}, false, false, {}});
   if (impl->group_by.size() > 3)
     return Error{fmt::format("GroupBy may have at most 3 items (has {})", impl->group_by.size())};
   for (std::size_t i = 0; i < impl->group_by.size(); ++i) {
@@ -194,7 +203,16 @@ Result<StreakRule, Error> StreakRule::create(StreakAlarm alarm, const Options& o
     }
     impl->items.emplace_back(begin, impl->refs.size());
   }
-  impl->gate = make_gate(impl->failure, impl->success ? &*impl->success : nullptr);
+  impl->gate = Gate(make_gate(impl->failure, impl->success ? &*impl->success : nullptr));
+  impl->sparse_path = impl->failure.family() == Family::kJson &&
+                      (!impl->success || (impl->success->family() == Family::kJson &&
+                                          impl->success->options().max_json_depth == impl->failure.options().max_json_depth));
+  for (const auto& ref : impl->refs) impl->sparse_path = impl->sparse_path && ref.kind() == FieldRef::Kind::kJsonPath;
+  if (impl->sparse_path) {
+    detail::add_selectors(impl->failure.impl().json, impl->trie);
+    if (impl->success) detail::add_selectors(impl->success->impl().json, impl->trie);
+    for (const auto& ref : impl->refs) impl->trie.add(ref.selector());
+  }
   return StreakRule(std::move(impl));
 }
 
@@ -209,7 +227,35 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
   thread_local std::vector<std::optional<FieldValue>> values;
   EventClass::Kind kind = EventClass::Kind::kIgnored;
   const Pattern* matched = nullptr;
-  if (failure.match_and_resolve(message, refs, values)) {
+  bool resolved = false;
+  if (sparse_path) {
+    // JSON patterns and JSON GroupBy: one sparse scan reads what both patterns and the key need
+    // (no full parse); a match is confirmed by validating the event, as Pattern::matches does.
+    const Options& o = failure.options();
+    if (message.size() > o.max_event_bytes) return kind;
+    thread_local detail::JsonEvent sparse, check;
+    switch (sparse.scan_selected(message, trie)) {
+      case detail::JsonEvent::ScanResult::kNotObject: return kind;
+      case detail::JsonEvent::ScanResult::kScanned:
+        if (detail::eval_json(failure.impl().json, sparse)) kind = EventClass::Kind::kFailure;
+        else if (success && detail::eval_json(success->impl().json, sparse)) kind = EventClass::Kind::kSuccess;
+        else return kind;
+        if (!check.validate(message, o.max_json_depth)) return EventClass::Kind::kIgnored;
+        values.assign(refs.size(), std::nullopt);
+        for (std::size_t i = 0; i < refs.size(); ++i)
+          sparse.select(refs[i].selector(), [&](std::uint32_t n) {
+            if (values[i]) return;
+            const auto& node = sparse.node(n);
+            values[i] = FieldValue{node.type, std::string(node.text)};
+          });
+        resolved = true;
+        break;
+      case detail::JsonEvent::ScanResult::kUnsure: break;  // escapes: the general path below
+    }
+  }
+  if (resolved) {
+    // values and kind are set
+  } else if (failure.match_and_resolve(message, refs, values)) {
     kind = EventClass::Kind::kFailure;
     matched = &failure;
   } else if (success && success->match_and_resolve(message, refs, values)) {
@@ -219,7 +265,7 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
     return kind;
   }
   // A non-JSON pattern resolves no $.path: read the event's JSON for them (matched events only).
-  if (has_json_refs && matched->family() != Family::kJson) {
+  if (!resolved && has_json_refs && matched->family() != Family::kJson) {
     thread_local detail::JsonEvent json;
     const bool parsed = message.size() <= matched->options().max_event_bytes &&
                         json.parse(message, matched->options().max_json_depth);

@@ -1,0 +1,152 @@
+// The streak gate's substring search: two "anchor" bytes of each literal (its rarest, as far apart
+// as possible) compared 16 or 32 positions at a time, candidates verified with memcmp; the same
+// pass notes whether the event holds a backslash (then a JSON gate must not reject). A CloudTrail
+// event that lacks the literal is rejected in one pass over bytes the metric filter just read.
+#include "streak/internal.hpp"
+
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CWFILTER_STREAK_X86 1
+#endif
+
+namespace cwfilter::streak {
+namespace {
+
+// How common a byte is in JSON / text logs: quotes, separators, spaces, lowercase letters and
+// digits are everywhere; capitals and most punctuation are rarer.
+int commonness(unsigned char c) {
+  if (c == '"' || c == ':' || c == ',' || c == ' ' || c == '{' || c == '}' || (c >= 'a' && c <= 'z')) return 3;
+  if ((c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '/') return 2;
+  return 1;
+}
+
+// Searches `needle` in `hay` from the anchors; adds to *backslash whether hay has a '\\' (only
+// where it has looked, which is everything when the needle is absent).
+#if CWFILTER_STREAK_X86
+__attribute__((target("avx2"))) bool find_avx2(std::string_view hay, const Gate::Needle& nd, bool& backslash) {
+  const std::size_t m = nd.text.size(), n = hay.size();
+  const char* p = hay.data();
+  const __m256i va = _mm256_set1_epi8(nd.text[nd.a]), vb = _mm256_set1_epi8(nd.text[nd.b]);
+  const __m256i bs = _mm256_set1_epi8('\\');
+  __m256i seen = _mm256_setzero_si256();
+  std::size_t i = 0;
+  // Positions i .. i+31 are candidate starts; bytes [i, i+32) are scanned for backslashes.
+  for (; i + m + 32 <= n + 1 && i + 32 <= n; i += 32) {
+    const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    seen = _mm256_or_si256(seen, _mm256_cmpeq_epi8(block, bs));
+    const __m256i ca = _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + nd.a)), va);
+    const __m256i cb = _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + nd.b)), vb);
+    auto bits = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_and_si256(ca, cb)));
+    while (bits) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(bits));
+      if (std::memcmp(p + at, nd.text.data(), m) == 0) return true;
+      bits &= bits - 1;
+    }
+  }
+  if (!_mm256_testz_si256(seen, seen)) backslash = true;
+  // The rest: positions from i, and the backslash check of bytes [i, n).
+  if (!backslash && std::memchr(p + i, '\\', n - i)) backslash = true;
+  for (; i + m <= n; ++i)
+    if (p[i + nd.a] == nd.text[nd.a] && p[i + nd.b] == nd.text[nd.b] && std::memcmp(p + i, nd.text.data(), m) == 0)
+      return true;
+  return false;
+}
+
+bool find_sse2(std::string_view hay, const Gate::Needle& nd, bool& backslash) {
+  const std::size_t m = nd.text.size(), n = hay.size();
+  const char* p = hay.data();
+  const __m128i va = _mm_set1_epi8(nd.text[nd.a]), vb = _mm_set1_epi8(nd.text[nd.b]);
+  const __m128i bs = _mm_set1_epi8('\\');
+  __m128i seen = _mm_setzero_si128();
+  std::size_t i = 0;
+  for (; i + m + 16 <= n + 1 && i + 16 <= n; i += 16) {
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    seen = _mm_or_si128(seen, _mm_cmpeq_epi8(block, bs));
+    const __m128i ca = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + nd.a)), va);
+    const __m128i cb = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + nd.b)), vb);
+    auto bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(ca, cb)));
+    while (bits) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(bits));
+      if (std::memcmp(p + at, nd.text.data(), m) == 0) return true;
+      bits &= bits - 1;
+    }
+  }
+  if (_mm_movemask_epi8(seen)) backslash = true;
+  if (!backslash && std::memchr(p + i, '\\', n - i)) backslash = true;
+  for (; i + m <= n; ++i)
+    if (p[i + nd.a] == nd.text[nd.a] && p[i + nd.b] == nd.text[nd.b] && std::memcmp(p + i, nd.text.data(), m) == 0)
+      return true;
+  return false;
+}
+
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+bool find(std::string_view hay, const Gate::Needle& nd, bool& backslash) {
+  if (nd.text.size() > hay.size()) {
+    if (!backslash && std::memchr(hay.data(), '\\', hay.size())) backslash = true;
+    return false;
+  }
+#if CWFILTER_STREAK_X86
+  return kHaveAvx2 ? find_avx2(hay, nd, backslash) : find_sse2(hay, nd, backslash);
+#else
+  if (hay.find(nd.text) != std::string_view::npos) return true;
+  if (!backslash && std::memchr(hay.data(), '\\', hay.size())) backslash = true;
+  return false;
+#endif
+}
+
+}  // namespace
+
+Gate::Gate(const detail::Prefilter& prefilter) : json_(prefilter.json) {
+  for (const auto& clause : prefilter.clauses) {
+    std::vector<Needle> any_of;
+    for (const auto& lit : clause.any_of) {
+      if (lit.empty()) {  // an empty literal is in every event: the clause always holds
+        any_of.clear();
+        break;
+      }
+      Needle nd{lit, 0, 0};
+      // Anchors: the rarest byte, then the rarest of those farthest from it.
+      int best = 4;
+      for (std::size_t k = 0; k < lit.size(); ++k)
+        if (commonness(static_cast<unsigned char>(lit[k])) < best) {
+          best = commonness(static_cast<unsigned char>(lit[k]));
+          nd.a = k;
+        }
+      int second = 4;
+      std::size_t dist = 0;
+      for (std::size_t k = 0; k < lit.size(); ++k) {
+        if (k == nd.a) continue;
+        const int c = commonness(static_cast<unsigned char>(lit[k]));
+        const std::size_t d = k > nd.a ? k - nd.a : nd.a - k;
+        if (c < second || (c == second && d > dist)) {
+          second = c;
+          dist = d;
+          nd.b = k;
+        }
+      }
+      any_of.push_back(std::move(nd));
+    }
+    if (!any_of.empty()) clauses_.push_back(std::move(any_of));
+  }
+}
+
+bool Gate::may_match(std::string_view message) const noexcept {
+  bool backslash = false;
+  for (const auto& clause : clauses_) {
+    bool found = false;
+    for (const auto& nd : clause)
+      if (find(message, nd, backslash)) {
+        found = true;
+        break;
+      }
+    // Missing: certain only for an event without escapes (pattern/prefilter.hpp).
+    if (!found) return json_ && backslash;
+  }
+  return true;
+}
+
+}  // namespace cwfilter::streak
