@@ -201,25 +201,69 @@ TEST_CASE("cwfilter run --state survives 20 SIGKILLs at random points with the s
   const auto args = run_args(killed / "config.json", killed / "state.json", dir / "input", until, killed / "dl.jsonl");
   int kills = 0, restarts = 0;
   bool finished = false;
+  // Odd starts are killed at the first commit whose state still holds undelivered notifications
+  // (the child is stopped with SIGSTOP while its state file is read, so the check is exact), every
+  // other time only once the notification reached the file: the restart must then redeliver them
+  // without losing or duplicating a line of the notification file.
+  int outbox_kills = 0, delivered_kills = 0;
+  const fs::path notifications_file = killed / "notifications.jsonl";
   while (kills < 20 && !finished) {
+    const bool outbox_mode = restarts % 2 == 1;
     const int commits_before_kill = 1 + static_cast<int>(rng() % 4);
-    const int extra_us = static_cast<int>(rng() % 3000);
+    const int extra_us = outbox_mode ? 0 : static_cast<int>(rng() % 3000);
     pid_t pid = spawn(args, killed);
     ++restarts;
     int commits = 0;
-    while (commits < commits_before_kill) {
+    bool kill_now = false, outbox_pending = false, delivered_pending = false;
+    while (!kill_now) {
       pollfd p{inotify, POLLIN, 0};
       ::poll(&p, 1, 5);
       alignas(inotify_event) char buf[4096];
       ssize_t n;
+      int renamed = 0;
       while ((n = ::read(inotify, buf, sizeof buf)) > 0)
         for (char* q = buf; q < buf + n;) {
           auto* ev = reinterpret_cast<inotify_event*>(q);
-          if (ev->len && std::string(ev->name) == "state.json") ++commits;
+          if (ev->len && std::string(ev->name) == "state.json") ++renamed;
           q += sizeof(inotify_event) + ev->len;
         }
+      commits += renamed;
+      if (renamed && outbox_mode) {
+        ::kill(pid, SIGSTOP);
+        int status = 0;
+        if (::waitpid(pid, &status, WUNTRACED) == pid && WIFEXITED(status)) {  // it had ended
+          REQUIRE(WEXITSTATUS(status) == 0);
+          finished = true;
+          break;
+        }
+        outbox_pending = final_state(killed / "state.json").outbox != "[]";
+        kill_now = outbox_pending || commits >= 4;
+        if (outbox_pending && (outbox_kills + delivered_kills) % 2 == 1) {
+          // Let it deliver, and stop it as soon as the notification file grows: the state on disk
+          // then usually still lists the notification as undelivered.
+          std::error_code ec;
+          const auto before = fs::file_size(notifications_file, ec);
+          ::kill(pid, SIGCONT);
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+          while (std::chrono::steady_clock::now() < deadline) {
+            auto size = fs::file_size(notifications_file, ec);
+            if (!ec && size > before) break;
+          }
+          ::kill(pid, SIGSTOP);
+          if (::waitpid(pid, &status, WUNTRACED) == pid && WIFEXITED(status)) {
+            REQUIRE(WEXITSTATUS(status) == 0);
+            finished = true;
+            break;
+          }
+          auto size = fs::file_size(notifications_file, ec);
+          delivered_pending = !ec && size > before && final_state(killed / "state.json").outbox != "[]";
+        }
+        if (!kill_now) ::kill(pid, SIGCONT);
+      } else {
+        kill_now = !outbox_mode && commits >= commits_before_kill;
+      }
       int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
+      if (!kill_now && ::waitpid(pid, &status, WNOHANG) == pid) {
         REQUIRE(WIFEXITED(status));
         REQUIRE(WEXITSTATUS(status) == 0);
         finished = true;
@@ -233,15 +277,24 @@ TEST_CASE("cwfilter run --state survives 20 SIGKILLs at random points with the s
     ::waitpid(pid, &status, 0);
     if (WIFSIGNALED(status)) {
       ++kills;
+      if (delivered_pending)
+        ++delivered_kills;
+      else if (outbox_pending)
+        ++outbox_kills;
     } else {
       REQUIRE(WEXITSTATUS(status) == 0);
       finished = true;
     }
   }
   ::close(inotify);
-  INFO(kills << " kills in " << restarts << " starts");
+  INFO(kills << " kills in " << restarts << " starts, " << outbox_kills << " before and " << delivered_kills
+                               << " after delivering committed notifications");
   // The input is long enough for 20 kills before the end.
   CHECK(kills == 20);
+  // Both redelivery cases were exercised: killed before delivering, and after delivering but
+  // before the state recorded it (the file sink must not write the line twice).
+  CHECK(outbox_kills >= 1);
+  CHECK(delivered_kills >= 1);
   if (!finished) REQUIRE(wait_exit(spawn(args, killed)) == 0);
 
   const FinalState a = final_state(ref / "state.json"), b = final_state(killed / "state.json");
