@@ -361,7 +361,12 @@ def format_timestamp(ms: int) -> str:
 
 # ---- the whole pipeline ----------------------------------------------------------------------
 
-Notification = dict[str, Any]  # alarm_name, new_state, at, topic_arn, subject, message, envelope, message_id
+# alarm_name, new_state, at, topic_arn, subject, message, envelope, message_id, kind ("metric_alarm" or
+# "streak") and, for streak alarms, streak: StreakInfo.
+Notification = dict[str, Any]
+# key ({GroupBy reference: value}), count, first_failure, last_failure (epoch ms), event_ids, cause
+# ("Threshold", "Success", "ResetAfter"), success_event_id (or None), reason: the Message's "Streak".
+StreakInfo = dict[str, Any]
 
 class Pipeline:
     """The `cwfilter run` pipeline fed log events in event time."""
@@ -372,7 +377,7 @@ class Pipeline:
     def warnings(self) -> list[str]: ...
     @property
     def log_group(self) -> str: ...
-    def add(self, message: Message, timestamp: Timestamp) -> list[Notification]:
+    def add(self, message: Message, timestamp: Timestamp, *, event_id: str = "") -> list[Notification]:
         """Feeds one event; returns the notifications when there is no callback."""
     def add_many(self, events: Iterable[LogEvent | tuple[Message, Timestamp]]) -> list[Notification]: ...
     def advance_to(self, now: Timestamp) -> list[Notification]: ...

@@ -24,6 +24,22 @@ nb::dict notification_dict(const PipelineNotification& n) {
   d["message"] = n.notification.message;
   d["envelope"] = n.notification.envelope_json;
   d["message_id"] = n.notification.message_id;
+  d["kind"] = n.streak ? "streak" : "metric_alarm";
+  if (n.streak) {
+    // The Message's "Streak" object as data (times in epoch ms, like "at").
+    const streak::Transition& t = *n.streak;
+    nb::dict s, key;
+    for (const auto& [ref, value] : t.key) key[nb::str(ref.c_str(), ref.size())] = value;
+    s["key"] = key;
+    s["count"] = t.count;
+    s["first_failure"] = t.first_failure_ms;
+    s["last_failure"] = t.last_failure_ms;
+    s["event_ids"] = t.event_ids;
+    s["cause"] = std::string(streak::to_string(t.cause));
+    s["success_event_id"] = t.success_event_id.empty() ? nb::none() : nb::cast(t.success_event_id);
+    s["reason"] = t.reason;
+    d["streak"] = s;
+  }
   return d;
 }
 
@@ -97,7 +113,9 @@ void bind_pipeline(nb::module_& m) {
           "Pipeline(config, on_notification=None): config is the `cwfilter run` CONFIG as a dict "
           "or JSON text (metricFilters, metricAlarms, subscriptions, ...). on_notification(dict) "
           "is called for each notification (alarm_name, new_state, at, topic_arn, subject, "
-          "message, envelope, message_id); without it, add/advance_to/finish return them.")
+          "message, envelope, message_id, kind = 'metric_alarm' or 'streak', and for streak alarms "
+          "streak = {key, count, first_failure, last_failure, event_ids, cause, success_event_id, "
+          "reason}); without it, add/advance_to/finish return them.")
       .def_prop_ro(
           "warnings", [](const PyPipeline& p) { return p.pipeline->warnings(); },
           "Valid configurations that will not do what one expects (e.g. a unit mismatch).")
@@ -105,32 +123,39 @@ void bind_pipeline(nb::module_& m) {
           "log_group", [](const PyPipeline& p) { return p.pipeline->log_group(); }, "The log group fed.")
       .def(
           "add",
-          [](PyPipeline& p, nb::handle message, nb::handle timestamp) {
-            p.pipeline->add(event_of(message, timestamp));
+          [](PyPipeline& p, nb::handle message, nb::handle timestamp, std::string event_id) {
+            LogEvent e = event_of(message, timestamp);
+            e.event_id = std::move(event_id);
+            p.pipeline->add(e);
             return p.drain();
           },
-          nb::arg("message"), nb::arg("timestamp"),
-          "Feeds one log event (its timestamp in event time); evaluates every alarm instant the "
-          "watermark passes. Returns the notifications when there is no callback.")
+          nb::arg("message"), nb::arg("timestamp"), nb::kw_only(), nb::arg("event_id") = "",
+          "Feeds one log event (its timestamp in event time; event_id: what a streak alarm's "
+          "notification lists in EventIds); evaluates every alarm instant the watermark passes. "
+          "Returns the notifications when there is no callback.")
       .def(
           "add_many",
           [](PyPipeline& p, nb::handle events) {
             nb::list out;
             for (nb::handle item : nb::iter(events)) {
               nb::object message, timestamp;
+              std::string event_id;
               if (nb::hasattr(item, "message_bytes") && nb::hasattr(item, "timestamp")) {
                 message = item.attr("message_bytes");
                 timestamp = item.attr("timestamp");
+                if (nb::hasattr(item, "event_id")) event_id = nb::cast<std::string>(item.attr("event_id"));
               } else {
                 message = item[0];
                 timestamp = item[1];
               }
-              p.pipeline->add(event_of(message, timestamp));
+              LogEvent e = event_of(message, timestamp);
+              e.event_id = std::move(event_id);
+              p.pipeline->add(e);
               for (nb::handle n : p.drain()) out.append(n);
             }
             return out;
           },
-          nb::arg("events"), "Feeds (message, timestamp) pairs or LogEvents, in order.")
+          nb::arg("events"), "Feeds (message, timestamp) pairs or LogEvents (with their event_id), in order.")
       .def(
           "advance_to",
           [](PyPipeline& p, nb::handle now) {
@@ -191,8 +216,25 @@ void bind_pipeline(nb::module_& m) {
               x["final_state"] = a.final_state;
               alarms.append(x);
             }
+            nb::list streaks;
+            for (const auto& st : s.streaks) {
+              nb::dict x;
+              x["alarm_name"] = st.alarm_name;
+              x["notifications"] = st.notifications;
+              x["failures"] = st.stats.failures;
+              x["successes"] = st.stats.successes;
+              x["ignored"] = st.stats.ignored;
+              x["unresolved_keys"] = st.stats.unresolved_keys;
+              x["late_events"] = st.stats.late_events;
+              x["live_keys"] = st.stats.live_keys;
+              x["peak_live_keys"] = st.stats.peak_live_keys;
+              x["transitions_to_alarm"] = st.stats.transitions_to_alarm;
+              x["transitions_to_ok"] = st.stats.transitions_to_ok;
+              streaks.append(x);
+            }
             d["filters"] = filters;
             d["alarms"] = alarms;
+            d["streaks"] = streaks;
             return d;
           },
           "Counts per filter and per alarm, as `cwfilter run` prints them.")
