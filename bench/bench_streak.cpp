@@ -3,9 +3,13 @@
 //   BM_MetricFilterOnly:  the seed metric filter (CIS console sign-in failures);
 //   BM_MetricFilterStreak: the same filter plus a streak detector (failure/success patterns,
 //                          default GroupBy, Threshold 3, Window 300 s, default lateness).
-// The ratio is printed at the end.
+//   BM_PipelineOnly / BM_PipelineStreak: the same stream replayed through the whole Pipeline
+//                          (`cwfilter run`'s engine: filter, store, the seed's alarm evaluated every
+//                          minute of event time), without and with the streak alarm.
+// The ratios (interleaved passes, medians) are printed at the end.
 #include <cwfilter/input.hpp>
 #include <cwfilter/metric_filter.hpp>
+#include <cwfilter/pipeline.hpp>
 #include <cwfilter/streak.hpp>
 
 #include <benchmark/benchmark.h>
@@ -109,8 +113,51 @@ void BM_MetricFilterStreak(benchmark::State& state) {
       static_cast<double>(transitions) / static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
 }
 
+const char* kPipelineConfig = R"({
+  "metricFilters": [{
+    "filterName": "failed-console-logins", "logGroupName": "aws-cloudtrail-logs",
+    "filterPattern": "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
+    "metricTransformations": [{"metricName": "ConsoleSigninFailureCount", "metricNamespace": "CloudTrailMetrics",
+                               "metricValue": "1"}]}],
+  "metricAlarms": [{
+    "AlarmName": "console-signin-failures", "Namespace": "CloudTrailMetrics", "MetricName": "ConsoleSigninFailureCount",
+    "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 3,
+    "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+    "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:security"]}]STREAK
+})";
+
+const char* kStreakSection = R"(,
+  "streakAlarms": [{
+    "AlarmName": "console-login-streak", "LogGroupName": "aws-cloudtrail-logs",
+    "FailurePattern": "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
+    "SuccessPattern": "{ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin = \"Success\") }",
+    "Threshold": 3, "Window": 300, "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:security"]}])";
+
+// One replay of the stream through a Pipeline; returns the notifications.
+std::size_t replay(bool with_streak) {
+  std::string config = kPipelineConfig;
+  config.replace(config.find("STREAK"), 6, with_streak ? kStreakSection : "");
+  std::size_t notifications = 0;
+  auto p = Pipeline::create(parse_pipeline_config(config).value(), {}, [&](const PipelineNotification&) { ++notifications; })
+               .value();
+  for (const auto& e : stream()) p.add(e);
+  p.finish();
+  return notifications;
+}
+
+void BM_PipelineOnly(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(replay(false));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream_bytes()));
+}
+void BM_PipelineStreak(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(replay(true));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream_bytes()));
+}
+
 BENCHMARK(BM_MetricFilterOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_MetricFilterStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_PipelineOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_PipelineStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 // Interleaved A/B passes (robust to a shared, noisy machine): median per-pass time of each.
 void print_ratio() {
@@ -118,6 +165,7 @@ void print_ratio() {
   const auto rule = streak_rule();
   const auto& events = stream();
   std::vector<double> only, with;
+  streak::DetectorStats last;
   for (int round = 0; round < 15; ++round) {
     auto t0 = std::chrono::steady_clock::now();
     std::size_t n = 0;
@@ -131,15 +179,34 @@ void print_ratio() {
     }
     det.flush();
     auto t2 = std::chrono::steady_clock::now();
+    last = det.stats();
     benchmark::DoNotOptimize(n);
     only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
   }
-  std::sort(only.begin(), only.end());
-  std::sort(with.begin(), with.end());
-  const double a = only[only.size() / 2], b = with[with.size() / 2];
-  std::printf("\nstream: %zu events, %.1f MB\nmedian pass: metric filter %.2f ms, + streak %.2f ms: streak adds %.1f%%\n",
-              events.size(), static_cast<double>(stream_bytes()) / (1 << 20), a, b, 100.0 * (b - a) / a);
+  std::vector<double> p_only, p_with;
+  for (int round = 0; round < 15; ++round) {
+    auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(replay(false));
+    auto t1 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(replay(true));
+    auto t2 = std::chrono::steady_clock::now();
+    p_only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    p_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double a = median(only), b = median(with), pa = median(p_only), pb = median(p_with);
+  std::printf("\nstream: %zu events, %.1f MB (%zu streak notifications per replay)\n", events.size(),
+              static_cast<double>(stream_bytes()) / (1 << 20), replay(true) - replay(false));
+  std::printf("streak events: %llu failures, %llu successes, %llu ignored, %llu without a key\n",
+              static_cast<unsigned long long>(last.failures), static_cast<unsigned long long>(last.successes),
+              static_cast<unsigned long long>(last.ignored), static_cast<unsigned long long>(last.unresolved_keys));
+  std::printf("median pass: metric filter %.2f ms, + streak %.2f ms: streak adds %.1f%%\n", a, b, 100.0 * (b - a) / a);
+  std::printf("median replay through Pipeline: filter + alarm %.2f ms, + streak alarm %.2f ms: streak adds %.1f%%\n", pa,
+              pb, 100.0 * (pb - pa) / pa);
 }
 
 }  // namespace
