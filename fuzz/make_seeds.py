@@ -130,6 +130,68 @@ write("fuzz_input", b"\xef\xbb\xbf{\"Records\":[]}")
 write("fuzz_input", b"line\x00with nul\n\xff\xfe invalid utf-8\nno newline at eof")
 write("fuzz_input", "[" * 200 + "]" * 200)
 
+# ---- fuzz_config: selector byte (fuzz_config.cpp's Loader order) + a configuration document ------
+REPO = HERE.parent
+RUN_CONFIG, DESCRIBE_ALARMS, PUT_METRIC_ALARM, METRIC_FILTERS, TRANSFORMATIONS, SUBSCRIPTIONS, SMTP, \
+    STREAK_ALARMS, DEAD_LETTER, IAC_JSON, IAC_YAML, IAC_PLAN, IAC_AUTO = range(13)
+
+
+def config_seed(loader, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    write("fuzz_config", bytes([loader]) + data)
+
+
+for p in sorted((REPO / "examples").rglob("config*.json")):
+    doc = p.read_bytes()
+    config_seed(RUN_CONFIG, doc)
+    try:
+        cfg = json.loads(doc)
+    except json.JSONDecodeError:
+        continue
+    if cfg.get("metricAlarms"):
+        config_seed(DESCRIBE_ALARMS, json.dumps({"MetricAlarms": cfg["metricAlarms"]}))
+        config_seed(PUT_METRIC_ALARM, json.dumps(cfg["metricAlarms"][0]))
+    if cfg.get("metricFilters"):
+        config_seed(METRIC_FILTERS, json.dumps({"metricFilters": cfg["metricFilters"]}))
+        config_seed(TRANSFORMATIONS, json.dumps(cfg["metricFilters"][0].get("metricTransformations", [])))
+    if cfg.get("subscriptions"):
+        config_seed(SUBSCRIPTIONS, json.dumps({"Subscriptions": cfg["subscriptions"]}))
+    if cfg.get("smtp"):
+        config_seed(SMTP, json.dumps(cfg["smtp"]))
+    if cfg.get("streakAlarms"):
+        config_seed(STREAK_ALARMS, json.dumps(cfg["streakAlarms"]))
+config_seed(SMTP, '{"url":"smtp://127.0.0.1:2525","from":"AWS Notifications <no-reply@sns.amazonaws.com>","tls":"starttls"}')
+iac = REPO / "tests/data/iac"
+for p in sorted(iac.rglob("*")):
+    if not p.is_file() or p.stat().st_size > 60000:
+        continue
+    data = p.read_bytes()
+    if p.suffix in (".yaml", ".yml"):
+        config_seed(IAC_YAML, data)
+    elif "terraform" in p.parts:
+        config_seed(IAC_PLAN, data)
+    elif "describe" in p.parts:
+        config_seed(IAC_AUTO, data)
+        config_seed(METRIC_FILTERS if "filter" in p.name else DESCRIBE_ALARMS, data)
+    elif p.suffix == ".json":
+        config_seed(IAC_JSON, data)
+config_seed(DEAD_LETTER, json.dumps({
+    "version": 1, "time": "2026-11-02T09:05:00.000Z", "firstFailedTime": "2026-11-02T09:05:00.000Z", "attempts": 4,
+    "lastError": "connection refused",
+    "subscription": {"SubscriptionArn": "arn:aws:sns:us-east-1:1:t:0", "Owner": "1", "Protocol": "http",
+                     "Endpoint": "http://127.0.0.1:9/", "TopicArn": "arn:aws:sns:us-east-1:1:t", "RawMessageDelivery": False},
+    "notification": {"MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Subject": "s", "Message": "{}",
+                     "EmailText": "", "Envelope": "{}"}}))
+# Filter patterns from the shared spec inside a metric filter, so the pattern compiler is reached too.
+for pat in sorted(patterns)[:40]:
+    config_seed(METRIC_FILTERS, json.dumps({"metricFilters": [{
+        "filterName": "f", "logGroupName": "g", "filterPattern": pat,
+        "metricTransformations": [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]}]}))
+for loader in range(13):
+    config_seed(loader, "")
+    config_seed(loader, "{" * 300)
+
 total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
 for t in sorted(d.name for d in OUT.iterdir()):
     files = list((OUT / t).iterdir())

@@ -14,7 +14,7 @@ shift || true
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CWFILTER_FUZZ_BUILD_DIR:-$root/build/fuzz}
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fuzz_compile fuzz_match fuzz_tokenizer fuzz_input); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fuzz_compile fuzz_match fuzz_tokenizer fuzz_input fuzz_config); fi
 
 # libFuzzer and the sanitizer runtimes are a separate Debian package.
 if [ ! -f "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
@@ -32,7 +32,7 @@ if ! grep -qs '^CWFILTER_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt" ||
 fi
 cmake --build "$build" -j2 --target "${targets[@]}"
 
-declare -A max_len=([fuzz_compile]=1200 [fuzz_match]=4096 [fuzz_tokenizer]=4096 [fuzz_input]=65536)
+declare -A max_len=([fuzz_compile]=1200 [fuzz_match]=4096 [fuzz_tokenizer]=4096 [fuzz_input]=65536 [fuzz_config]=16384)
 failed=()
 for t in "${targets[@]}"; do
   work=$build/work/$t findings=$build/findings/$t
@@ -40,7 +40,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$findings"
   cp -n "$root/fuzz/corpus/$t/"* "$work/" 2>/dev/null || true
   dict=()
-  case $t in fuzz_compile | fuzz_match) dict=(-dict="$root/fuzz/pattern.dict") ;; esac
+  case $t in
+    fuzz_compile | fuzz_match) dict=(-dict="$root/fuzz/pattern.dict") ;;
+    fuzz_config) dict=(-dict="$root/fuzz/config.dict") ;;
+  esac
   echo "== $t: ${seconds}s"
   if ! "$build/fuzz/$t" "$work" "${dict[@]}" -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" \
       -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
