@@ -131,6 +131,29 @@ void BM_BacktestDayAllAlarmsChanges(benchmark::State& state) {
 }
 BENCHMARK(BM_BacktestDayAllAlarmsChanges)->Unit(benchmark::kMillisecond);
 
+// The store reads alone of that backtest: per metric, one whole-day query_buckets per bucket grid
+// (one for the 60 s alarms, five phases for the 300 s ones), raw values for the p90 metrics.
+void BM_StoreReadsDay(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::int64_t buckets = 0;
+  for (auto _ : state) {
+    for (int m = 0; m < kMetrics; ++m) {
+      const MetricKey key("Bench", "M" + std::to_string(m));
+      const bool values = m % 4 == 3;  // alarms of metric m all have statistic m % 4 (p90 is 3)
+      auto day = f.store.query_buckets(key, std::nullopt, kDayStart - 6 * 60000LL, 60000, 1446, values);
+      buckets += static_cast<std::int64_t>(day.size());
+      benchmark::DoNotOptimize(day);
+      for (int phase = 0; phase < 5; ++phase) {
+        auto grid = f.store.query_buckets(key, std::nullopt, kDayStart - (5 * 300 - phase * 60) * 1000LL, 300000, 293, values);
+        buckets += static_cast<std::int64_t>(grid.size());
+        benchmark::DoNotOptimize(grid);
+      }
+    }
+  }
+  state.SetItemsProcessed(buckets);
+}
+BENCHMARK(BM_StoreReadsDay)->Unit(benchmark::kMillisecond);
+
 // The same, alarm by alarm through their own store sources (no sharing of reads between alarms).
 void BM_BacktestDayChangesPerAlarm(benchmark::State& state) {
   Fixture& f = fixture();

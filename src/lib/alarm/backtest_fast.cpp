@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -27,26 +28,27 @@ constexpr std::string_view kInitialReason = "Unchecked: Initial alarm creation";
 std::int64_t floor_mod(std::int64_t a, std::int64_t m) { return ((a % m) + m) % m; }
 
 // The alarm's datapoints of `count` consecutive buckets [first + i x period, first + (i+1) x period).
-using SeriesReader = std::function<std::vector<std::optional<BucketDatapoint>>(
-    std::int64_t first_ms, std::int64_t period_ms, std::size_t count)>;
+using Datapoints = std::vector<std::optional<BucketDatapoint>>;
+using SeriesReader = std::function<std::shared_ptr<const Datapoints>(std::int64_t first_ms, std::int64_t period_ms,
+                                                                     std::size_t count)>;
 
 SeriesReader reader_of(const DatapointSource& source) {
   if (const auto* store = source.target<detail::StoreDatapointSource>()) {
     return [store](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
       const auto aggregates = store->store().query_buckets(store->key(), store->unit(), first_ms, period_ms, count,
                                                            store->needs_values());
-      std::vector<std::optional<BucketDatapoint>> out(aggregates.size());
-      for (std::size_t i = 0; i < aggregates.size(); ++i) out[i] = store->datapoint(aggregates[i]);
-      return out;
+      auto out = std::make_shared<Datapoints>(aggregates.size());
+      for (std::size_t i = 0; i < aggregates.size(); ++i) (*out)[i] = store->datapoint(aggregates[i]);
+      return std::shared_ptr<const Datapoints>(std::move(out));
     };
   }
   return [&source](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
-    std::vector<std::optional<BucketDatapoint>> out(count);
+    auto out = std::make_shared<Datapoints>(count);
     for (std::size_t i = 0; i < count; ++i) {
       const std::int64_t start = first_ms + static_cast<std::int64_t>(i) * period_ms;
-      out[i] = source(start, start + period_ms);
+      (*out)[i] = source(start, start + period_ms);
     }
-    return out;
+    return std::shared_ptr<const Datapoints>(std::move(out));
   };
 }
 
@@ -65,7 +67,8 @@ struct Grid {
   std::int64_t phase_ms = 0;
   std::int64_t min_end_ms = 0, max_end_ms = 0;
   std::int64_t first_ms = 0;  // start of bucket 0
-  std::vector<std::optional<BucketDatapoint>> values;
+  std::shared_ptr<const Datapoints> datapoints;  // may be shared with other alarms
+  const Datapoints& values() const { return *datapoints; }
   // Counts over buckets [0, i): real datapoints, breaching ones, low-sample ones.
   std::vector<int> real_before, breaching_before, low_before;
   std::vector<int> real_index;  // bucket index of the r-th real datapoint (0-based)
@@ -124,13 +127,14 @@ class FastWalk {
     for (Grid& g : grids_) {
       g.first_ms = g.min_end_ms - window_ms;
       const auto count = static_cast<std::size_t>((g.max_end_ms - g.min_end_ms) / period_ms_ + range_);
-      g.values = read_(g.first_ms, period_ms_, count);
-      g.values.resize(count);
+      g.datapoints = read_(g.first_ms, period_ms_, count);
+      if (!g.datapoints || g.datapoints->size() != count) return false;
       g.real_before.assign(count + 1, 0);
       g.breaching_before.assign(count + 1, 0);
       g.low_before.assign(count + 1, 0);
+      g.real_index.reserve(count);
       for (std::size_t i = 0; i < count; ++i) {
-        const auto& v = g.values[i];
+        const auto& v = g.values()[i];
         g.real_before[i + 1] = g.real_before[i] + (v ? 1 : 0);
         g.breaching_before[i + 1] =
             g.breaching_before[i] + (v && breaches(alarm_.comparison_operator, v->value, alarm_.threshold) ? 1 : 0);
@@ -252,7 +256,7 @@ class FastWalk {
         }
         case EvaluationOptions::PrematureRule::kLocalStack: {
           const std::size_t pivot = oldest + static_cast<std::size_t>(range_ - m_);
-          premature = g.values[pivot].has_value() && g.breaching_at(pivot) &&
+          premature = g.values()[pivot].has_value() && g.breaching_at(pivot) &&
                       g.real_before[pivot] == g.real_before[oldest];
           localstack_ok = !premature;
           break;
@@ -283,9 +287,9 @@ class FastWalk {
     const Grid& g = *current_grid_;
     if (end_ms - start_ms == period_ms_ && start_ms >= g.first_ms && floor_mod(start_ms - g.first_ms, period_ms_) == 0) {
       const auto i = static_cast<std::size_t>((start_ms - g.first_ms) / period_ms_);
-      if (i < g.values.size()) return g.values[i];
+      if (i < g.values().size()) return g.values()[i];
     }
-    return read_(start_ms, end_ms - start_ms, 1).front();  // not expected: evaluate() reads the tick's window
+    return read_(start_ms, end_ms - start_ms, 1)->front();  // not expected: evaluate() reads the tick's window
   };
 };
 
@@ -321,7 +325,7 @@ BacktestChanges changes_with(const MetricAlarm& alarm, AlarmState initial, const
     return out;
   }
   const DatapointSource source = [&read](std::int64_t start_ms, std::int64_t end_ms) {
-    return read(start_ms, end_ms - start_ms, 1).front();
+    return read(start_ms, end_ms - start_ms, 1)->front();
   };
   AlarmState state = out.initial;
   for (auto& ev : detail::backtest_per_tick(alarm, state, at_ms, source, options)) {
@@ -386,9 +390,22 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
                          [&](const detail::StoreDatapointSource& s) { return s.unit() == unit && s.needs_values(); });
     };
     std::vector<Read> reads;
+    // Alarms of the same statistic (and unit) also share the datapoints computed from them.
+    struct Series {
+      std::optional<StandardUnit> unit;
+      std::string statistic;
+      std::int64_t first_ms, period_ms;
+      std::size_t count;
+      std::shared_ptr<const Datapoints> datapoints;
+    };
+    std::vector<Series> series;
     for (std::size_t k = 0; k < members.size(); ++k) {
       const detail::StoreDatapointSource& source = sources[k];
       const SeriesReader read = [&](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
+        for (const Series& s : series)
+          if (s.unit == source.unit() && s.first_ms == first_ms && s.period_ms == period_ms && s.count == count &&
+              s.statistic == source.statistic().name)
+            return s.datapoints;
         const Read* hit = nullptr;
         for (const Read& r : reads)
           if (r.unit == source.unit() && r.first_ms == first_ms && r.period_ms == period_ms && r.count == count &&
@@ -399,9 +416,10 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
           hit = &reads.emplace_back(Read{source.unit(), first_ms, period_ms, count, values,
                                          store.query_buckets(key, source.unit(), first_ms, period_ms, count, values)});
         }
-        std::vector<std::optional<BucketDatapoint>> datapoints(hit->aggregates.size());
-        for (std::size_t i = 0; i < datapoints.size(); ++i) datapoints[i] = source.datapoint(hit->aggregates[i]);
-        return datapoints;
+        auto datapoints = std::make_shared<Datapoints>(hit->aggregates.size());
+        for (std::size_t i = 0; i < datapoints->size(); ++i) (*datapoints)[i] = source.datapoint(hit->aggregates[i]);
+        series.push_back(Series{source.unit(), source.statistic().name, first_ms, period_ms, count, datapoints});
+        return std::shared_ptr<const Datapoints>(std::move(datapoints));
       };
       const MetricAlarm& alarm = alarms[members[k]];
       out[members[k]] = changes_with(alarm, initial, detail::scheduled_instants(alarm, from_ms, to_ms), read, options);
