@@ -415,6 +415,9 @@ std::string Pipeline::save_state() const {
     w.Key("StateTransitioned"); w.Int64(st.transitioned_ms);
     if (slot.next_tick) { w.Key("nextTick"); w.Int64(*slot.next_tick); }
     w.Key("evaluations"); w.Uint64(sum.evaluations);
+    // The quiet-stretch skipping (evaluate_through) resumes where it was, so counts match one run.
+    w.Key("quietEvaluations"); w.Int(slot.quiet_evaluations);
+    w.Key("evaluationsSkipped"); w.Uint64(sum.evaluations_skipped);
     w.Key("transitions"); w.Uint64(sum.transitions);
     w.Key("notifications"); w.Uint64(sum.notifications);
     w.EndObject();
@@ -488,6 +491,10 @@ Result<bool, Error> Pipeline::restore_state(std::string_view text) {
         slot.next_tick = i64(a, "nextTick");
         auto& sum = p.summary.alarms[i];
         sum.evaluations = a.HasMember("evaluations") ? a["evaluations"].GetUint64() : 0;
+        if (a.HasMember("quietEvaluations") && a["quietEvaluations"].IsInt())
+          slot.quiet_evaluations = a["quietEvaluations"].GetInt();
+        if (a.HasMember("evaluationsSkipped") && a["evaluationsSkipped"].IsUint64())
+          sum.evaluations_skipped = a["evaluationsSkipped"].GetUint64();
         sum.transitions = a.HasMember("transitions") ? a["transitions"].GetUint64() : 0;
         sum.notifications = a.HasMember("notifications") ? a["notifications"].GetUint64() : 0;
         sum.final_state = std::string(alarm::to_string(st.value));
