@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -30,8 +31,14 @@ std::int64_t floor_mod(std::int64_t a, std::int64_t m) { return ((a % m) + m) % 
 
 // The alarm's datapoints of `count` consecutive buckets [first + i x period, first + (i+1) x period).
 using Datapoints = std::vector<std::optional<BucketDatapoint>>;
-using SeriesReader = std::function<std::shared_ptr<const Datapoints>(std::int64_t first_ms, std::int64_t period_ms,
-                                                                     std::size_t count)>;
+// A window of datapoints inside a series that other alarms may share.
+struct SeriesView {
+  std::shared_ptr<const Datapoints> data;
+  std::size_t offset = 0;
+  std::size_t count = 0;
+  std::span<const std::optional<BucketDatapoint>> span() const { return {data->data() + offset, count}; }
+};
+using SeriesReader = std::function<SeriesView(std::int64_t first_ms, std::int64_t period_ms, std::size_t count)>;
 
 SeriesReader reader_of(const DatapointSource& source) {
   if (const auto* store = source.target<detail::StoreDatapointSource>()) {
@@ -40,7 +47,8 @@ SeriesReader reader_of(const DatapointSource& source) {
                                                            store->needs_values());
       auto out = std::make_shared<Datapoints>(aggregates.size());
       for (std::size_t i = 0; i < aggregates.size(); ++i) (*out)[i] = store->datapoint(aggregates[i]);
-      return std::shared_ptr<const Datapoints>(std::move(out));
+      const std::size_t n = out->size();
+      return SeriesView{std::move(out), 0, n};
     };
   }
   return [&source](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
@@ -49,7 +57,7 @@ SeriesReader reader_of(const DatapointSource& source) {
       const std::int64_t start = first_ms + static_cast<std::int64_t>(i) * period_ms;
       (*out)[i] = source(start, start + period_ms);
     }
-    return std::shared_ptr<const Datapoints>(std::move(out));
+    return SeriesView{std::move(out), 0, count};
   };
 }
 
@@ -68,8 +76,8 @@ struct Grid {
   std::int64_t phase_ms = 0;
   std::int64_t min_end_ms = 0, max_end_ms = 0;
   std::int64_t first_ms = 0;  // start of bucket 0
-  std::shared_ptr<const Datapoints> datapoints;  // may be shared with other alarms
-  const Datapoints& values() const { return *datapoints; }
+  SeriesView series;  // may be shared with other alarms
+  std::span<const std::optional<BucketDatapoint>> values() const { return series.span(); }
   // Counts over buckets [0, i): real datapoints, breaching ones, low-sample ones.
   std::vector<int> real_before, breaching_before, low_before;
   std::vector<int> real_index;  // bucket index of the r-th real datapoint (0-based)
@@ -142,8 +150,8 @@ class FastWalk {
     for (Grid& g : grids_) {
       g.first_ms = g.min_end_ms - window_ms;
       const auto count = static_cast<std::size_t>((g.max_end_ms - g.min_end_ms) / period_ms_ + range_);
-      g.datapoints = read_(g.first_ms, period_ms_, count);
-      if (!g.datapoints || g.datapoints->size() != count) return false;
+      g.series = read_(g.first_ms, period_ms_, count);
+      if (!g.series.data || g.series.count != count || g.series.offset + count > g.series.data->size()) return false;
       g.real_before.assign(count + 1, 0);
       g.breaching_before.assign(count + 1, 0);
       g.low_before.assign(count + 1, 0);
@@ -314,7 +322,7 @@ class FastWalk {
       const auto i = static_cast<std::size_t>((start_ms - g.first_ms) / period_ms_);
       if (i < g.values().size()) return g.values()[i];
     }
-    return read_(start_ms, end_ms - start_ms, 1)->front();  // not expected: evaluate() reads the tick's window
+    return read_(start_ms, end_ms - start_ms, 1).span().front();  // not expected: evaluate() reads the tick's window
   };
 };
 
@@ -350,7 +358,7 @@ BacktestChanges changes_with(const MetricAlarm& alarm, AlarmState initial, const
     return out;
   }
   const DatapointSource source = [&read](std::int64_t start_ms, std::int64_t end_ms) {
-    return read(start_ms, end_ms - start_ms, 1)->front();
+    return read(start_ms, end_ms - start_ms, 1).span().front();
   };
   AlarmState state = out.initial;
   for (auto& ev : detail::backtest_per_tick(alarm, state, at_ms, source, options)) {
@@ -414,37 +422,52 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
       return std::any_of(sources.begin(), sources.end(),
                          [&](const detail::StoreDatapointSource& s) { return s.unit() == unit && s.needs_values(); });
     };
+    // Alarms of one period and tick span read windows that end at the same bucket and differ
+    // only in their evaluation range: each read reaches back the longest range of the group,
+    // and every alarm takes its window from it.
+    std::unordered_map<int, std::int64_t> longest_range;
+    for (const std::size_t i : members) {
+      auto& r = longest_range[alarms[i].period];
+      r = std::max<std::int64_t>(r, evaluation_range(alarms[i], options));
+    }
     std::vector<Read> reads;
     // Alarms of the same statistic (and unit) also share the datapoints computed from them.
     struct Series {
       std::optional<StandardUnit> unit;
       std::string statistic;
-      std::int64_t first_ms, period_ms;
-      std::size_t count;
+      std::int64_t first_ms, period_ms, end_ms;
       std::shared_ptr<const Datapoints> datapoints;
     };
     std::vector<Series> series;
     for (std::size_t k = 0; k < members.size(); ++k) {
       const detail::StoreDatapointSource& source = sources[k];
-      const SeriesReader read = [&](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
+      const std::int64_t slack = longest_range[alarms[members[k]].period];
+      const SeriesReader read = [&, slack](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
+        const std::int64_t end_ms = first_ms + period_ms * static_cast<std::int64_t>(count);
+        auto view = [&](const Series& s) {
+          return SeriesView{s.datapoints, static_cast<std::size_t>((first_ms - s.first_ms) / period_ms), count};
+        };
         for (const Series& s : series)
-          if (s.unit == source.unit() && s.first_ms == first_ms && s.period_ms == period_ms && s.count == count &&
+          if (s.unit == source.unit() && s.period_ms == period_ms && s.end_ms == end_ms && s.first_ms <= first_ms &&
               s.statistic == source.statistic().name)
-            return s.datapoints;
+            return view(s);
         const Read* hit = nullptr;
         for (const Read& r : reads)
-          if (r.unit == source.unit() && r.first_ms == first_ms && r.period_ms == period_ms && r.count == count &&
+          if (r.unit == source.unit() && r.period_ms == period_ms &&
+              r.first_ms + period_ms * static_cast<std::int64_t>(r.count) == end_ms && r.first_ms <= first_ms &&
               (r.values || !source.needs_values()))
             hit = &r;
         if (!hit) {
           const bool values = values_needed(source.unit());
-          hit = &reads.emplace_back(Read{source.unit(), first_ms, period_ms, count, values,
-                                         store.query_buckets(key, source.unit(), first_ms, period_ms, count, values)});
+          const std::int64_t read_first = first_ms - slack * period_ms;
+          const std::size_t read_count = count + static_cast<std::size_t>(slack);
+          hit = &reads.emplace_back(Read{source.unit(), read_first, period_ms, read_count, values,
+                                         store.query_buckets(key, source.unit(), read_first, period_ms, read_count, values)});
         }
         auto datapoints = std::make_shared<Datapoints>(hit->aggregates.size());
         for (std::size_t i = 0; i < datapoints->size(); ++i) (*datapoints)[i] = source.datapoint(hit->aggregates[i]);
-        series.push_back(Series{source.unit(), source.statistic().name, first_ms, period_ms, count, datapoints});
-        return std::shared_ptr<const Datapoints>(std::move(datapoints));
+        series.push_back(Series{source.unit(), source.statistic().name, hit->first_ms, period_ms, end_ms, std::move(datapoints)});
+        return view(series.back());
       };
       const MetricAlarm& alarm = alarms[members[k]];
       out[members[k]] = changes_with(alarm, initial, detail::scheduled_instants(alarm, from_ms, to_ms), read, options);
