@@ -47,7 +47,8 @@ void check(std::string_view data, InputFormat format, const char* name) {
   for (const MalformedRecord& m : r.malformed) FUZZ_CHECK(!m.reason.empty(), "malformed record without a reason");
   if (format == InputFormat::kText && !is_gzip(data)) {
     // Text: the events are exactly the non-empty lines (without "\n" / "\r\n"), unless too long.
-    std::size_t lines = 0, pos = 0;
+    // A UTF-8 byte order mark at the start of the input is not part of the first line.
+    std::size_t lines = 0, pos = data.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
     while (pos < data.size()) {
       std::size_t nl = data.find('\n', pos);
       std::size_t end = nl == std::string_view::npos ? data.size() : nl;
