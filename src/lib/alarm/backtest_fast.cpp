@@ -413,7 +413,10 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
     bool values;
     std::vector<std::optional<Aggregate>> aggregates;
   };
-  for (const auto& [key, members] : by_metric) {
+  for (const auto& by_metric_entry : by_metric) {
+    // Not a structured binding: the lambdas below capture the key (clang 14 cannot capture one).
+    const auto& key = by_metric_entry.first;
+    const auto& members = by_metric_entry.second;
     std::vector<detail::StoreDatapointSource> sources;
     sources.reserve(members.size());
     for (const std::size_t i : members) sources.emplace_back(store, alarms[i]);
