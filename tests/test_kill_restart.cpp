@@ -301,6 +301,7 @@ TEST_CASE("cwfilter run --state survives 20 SIGKILLs at random points with the s
   CHECK(delivered_kills >= 1);
   if (!finished) REQUIRE(wait_exit(spawn(args, killed)) == 0);
 
+  INFO("runs kept in " << dir.string() << " if anything differs");
   const FinalState a = final_state(ref / "state.json"), b = final_state(killed / "state.json");
   CHECK(b.inputs == a.inputs);
   CHECK(b.outbox == "[]");
