@@ -285,3 +285,55 @@ TEST_CASE("streak state: a state file without streak state still loads", "[strea
   REQUIRE(q.warnings().size() == 1);
   CHECK(q.warnings()[0].find("changed since the state was saved") != std::string::npos);
 }
+
+TEST_CASE("pipeline state: a member of the wrong type is an error, never an assertion", "[state][pipeline]") {
+  const auto evs = make_stream(5, 120);
+  std::vector<std::string> sink;
+  std::string state;
+  {
+    auto p = make_pipeline(sink);
+    for (const auto& e : evs) p.add(log_event(e));
+    state = p.save_state();
+  }
+  rapidjson::Document original;
+  original.Parse(state.c_str());
+  REQUIRE(original.IsObject());
+  REQUIRE(original["alarms"].IsArray());
+  REQUIRE(!original["alarms"].Empty());
+  REQUIRE(original["datapoints"].IsArray());
+  REQUIRE(!original["datapoints"].Empty());
+  // Every member of the first alarm and of the first datapoint, in turn, replaced by an array
+  // (a type no member but "dims" has): restoring must not crash; the members the state cannot do without
+  // make it an error.
+  for (const char* section : {"alarms", "datapoints"}) {
+    std::vector<std::string> members;
+    for (const auto& m : original[section][0].GetObject()) members.emplace_back(m.name.GetString());
+    REQUIRE(members.size() >= 3);
+    for (const auto& member : members) {
+      INFO(section << "[0]." << member);
+      rapidjson::Document d;
+      d.CopyFrom(original, d.GetAllocator());
+      d[section][0].FindMember(member.c_str())->value.SetArray();
+      rapidjson::StringBuffer out;
+      rapidjson::Writer<rapidjson::StringBuffer> w(out);
+      d.Accept(w);
+      auto p = make_pipeline(sink);
+      auto r = p.restore_state(out.GetString());
+      const bool required = member == "StateValue" || member == "StateReason" || member == "ns" ||
+                            member == "name" || member == "unit" || member == "t" || member == "v" ||
+                            member == "n";  // "dims" as [] is a datapoint without dimensions
+      if (required) CHECK_FALSE(r.ok());
+    }
+  }
+  // A dimension that is not a string.
+  rapidjson::Document d;
+  d.CopyFrom(original, d.GetAllocator());
+  auto& dims = d["datapoints"][0]["dims"];
+  dims.SetArray();
+  dims.PushBack(1, d.GetAllocator()).PushBack(2, d.GetAllocator());
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  d.Accept(w);
+  auto p = make_pipeline(sink);
+  CHECK_FALSE(p.restore_state(out.GetString()).ok());
+}

@@ -463,10 +463,22 @@ Result<bool, Error> Pipeline::restore_state(std::string_view text) {
   d.Parse(text.data(), text.size());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1)
     return Error{"state file: not a cwfilter state (version 1)"};
+  // Every member is type-checked before it is read: a hand-edited or corrupt state file is an
+  // error, never a RapidJSON assertion.
   auto i64 = [](const rapidjson::Value& o, const char* k) -> std::optional<std::int64_t> {
     auto it = o.FindMember(k);
     if (it == o.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
     return it->value.GetInt64();
+  };
+  auto u64 = [](const rapidjson::Value& o, const char* k) -> std::optional<std::uint64_t> {
+    auto it = o.FindMember(k);
+    if (it == o.MemberEnd() || !it->value.IsUint64()) return std::nullopt;
+    return it->value.GetUint64();
+  };
+  auto str = [](const rapidjson::Value& o, const char* k) -> std::optional<std::string> {
+    auto it = o.FindMember(k);
+    if (it == o.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string(it->value.GetString(), it->value.GetStringLength());
   };
   p.evaluated_through = i64(d, "evaluatedThrough").value_or(LLONG_MIN);
   p.first_event_ms = i64(d, "firstEvent");
@@ -479,47 +491,65 @@ Result<bool, Error> Pipeline::restore_state(std::string_view text) {
       for (std::size_t i = 0; i < p.alarms.size(); ++i) {
         auto& slot = p.alarms[i];
         if (slot.evaluator.alarm().alarm_name != name) continue;
+        const auto state_value = str(a, "StateValue");
+        const auto reason = str(a, "StateReason");
+        const auto reason_data = str(a, "StateReasonData");
+        if (!state_value || !reason || !reason_data)
+          return Error{"state file: alarm " + name + " has no StateValue, StateReason or StateReasonData string"};
         alarm::AlarmState st;
-        auto sv = alarm::parse_state_value(a["StateValue"].GetString());
+        auto sv = alarm::parse_state_value(*state_value);
         if (!sv.ok()) return Error{"state file: " + sv.error().message};
         st.value = sv.value();
-        st.reason = a["StateReason"].GetString();
-        st.reason_data = a["StateReasonData"].GetString();
+        st.reason = *reason;
+        st.reason_data = *reason_data;
         st.updated_ms = i64(a, "StateUpdated").value_or(0);
         st.transitioned_ms = i64(a, "StateTransitioned").value_or(0);
         slot.evaluator = alarm::AlarmEvaluator(slot.evaluator.alarm(), st, p.options.evaluation);
         slot.next_tick = i64(a, "nextTick");
         auto& sum = p.summary.alarms[i];
-        sum.evaluations = a.HasMember("evaluations") ? a["evaluations"].GetUint64() : 0;
+        sum.evaluations = u64(a, "evaluations").value_or(0);
         if (a.HasMember("quietEvaluations") && a["quietEvaluations"].IsInt())
           slot.quiet_evaluations = a["quietEvaluations"].GetInt();
-        if (a.HasMember("evaluationsSkipped") && a["evaluationsSkipped"].IsUint64())
-          sum.evaluations_skipped = a["evaluationsSkipped"].GetUint64();
-        sum.transitions = a.HasMember("transitions") ? a["transitions"].GetUint64() : 0;
-        sum.notifications = a.HasMember("notifications") ? a["notifications"].GetUint64() : 0;
+        if (auto skipped = u64(a, "evaluationsSkipped")) sum.evaluations_skipped = *skipped;
+        sum.transitions = u64(a, "transitions").value_or(0);
+        sum.notifications = u64(a, "notifications").value_or(0);
         sum.final_state = std::string(alarm::to_string(st.value));
       }
     }
   }
   if (d.HasMember("datapoints") && d["datapoints"].IsArray()) {
     for (const auto& dp : d["datapoints"].GetArray()) {
+      const auto bad = Error{"state file: a datapoint is malformed"};
+      if (!dp.IsObject()) return bad;
+      const auto dims_it = dp.FindMember("dims");
+      const auto ns = str(dp, "ns");
+      const auto metric_name = str(dp, "name");
+      const auto unit_name = str(dp, "unit");
+      const auto t = i64(dp, "t");
+      const auto n = u64(dp, "n");
+      const auto v_it = dp.FindMember("v");
+      if (dims_it == dp.MemberEnd() || !dims_it->value.IsArray() || !ns || !metric_name || !unit_name || !t || !n ||
+          v_it == dp.MemberEnd() || !v_it->value.IsNumber())
+        return bad;
       std::vector<Dimension> dims;
-      const auto& arr = dp["dims"];
-      for (rapidjson::SizeType i = 0; i + 1 < arr.Size(); i += 2) dims.push_back({arr[i].GetString(), arr[i + 1].GetString()});
-      auto unit = parse_standard_unit(dp["unit"].GetString());
+      const auto& arr = dims_it->value;
+      for (rapidjson::SizeType i = 0; i + 1 < arr.Size(); i += 2) {
+        if (!arr[i].IsString() || !arr[i + 1].IsString()) return bad;
+        dims.push_back({arr[i].GetString(), arr[i + 1].GetString()});
+      }
+      auto unit = parse_standard_unit(*unit_name);
       if (!unit.ok()) return Error{"state file: " + unit.error().message};
-      MetricKey key(dp["ns"].GetString(), dp["name"].GetString(), dims);
-      double v = dp["v"].GetDouble();
-      std::uint64_t n = dp["n"].GetUint64();
+      MetricKey key(*ns, *metric_name, dims);
+      double v = v_it->value.GetDouble();
       double value_list[1] = {v};
-      double counts[1] = {static_cast<double>(n)};
-      (void)p.store.add_values(key, unit.value(), dp["t"].GetInt64(), value_list, counts);
+      double counts[1] = {static_cast<double>(*n)};
+      (void)p.store.add_values(key, unit.value(), *t, value_list, counts);
       for (auto& slot : p.alarms)
         if (slot.evaluator.alarm().metric_namespace == key.metric_namespace() &&
             slot.evaluator.alarm().metric_name == key.metric_name())
-          slot.data_cells.insert(floor_to(dp["t"].GetInt64(), 60000));
-      Impl::JournalKey jk{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), dp["t"].GetInt64(), v};
-      p.journal[jk] += n;
+          slot.data_cells.insert(floor_to(*t, 60000));
+      Impl::JournalKey jk{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), *t, v};
+      p.journal[jk] += *n;
     }
   }
   if (auto it = d.FindMember("streaks"); it != d.MemberEnd() && it->value.IsArray()) {
