@@ -337,3 +337,26 @@ TEST_CASE("pipeline state: a member of the wrong type is an error, never an asse
   auto p = make_pipeline(sink);
   CHECK_FALSE(p.restore_state(out.GetString()).ok());
 }
+
+TEST_CASE("streak alarms without metric filters: the log group is theirs, notifications as with filters",
+          "[streak][pipeline]") {
+  const std::string streak_only = without_member(without_member(kConfig, "metricFilters"), "metricAlarms");
+  REQUIRE(streak_only.find("metricFilters") == std::string::npos);
+  REQUIRE(streak_only.find("streakAlarms") != std::string::npos);
+  const auto evs = make_stream(11, 200);
+  std::vector<std::string> with_filters, alone;
+  {
+    auto p = make_pipeline(with_filters);
+    for (const auto& e : evs) p.add(log_event(e));
+    p.finish();
+  }
+  auto p = make_pipeline(alone, streak_only);
+  CHECK(p.log_group() == "CloudTrail/logs");
+  for (const auto& e : evs) p.add(log_event(e));
+  p.finish();
+  std::vector<std::string> streak_lines;
+  for (const auto& s : with_filters)
+    if (s.rfind("console-login-streak ", 0) == 0) streak_lines.push_back(s);
+  REQUIRE_FALSE(streak_lines.empty());
+  CHECK(alone == streak_lines);
+}

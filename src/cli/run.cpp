@@ -365,7 +365,8 @@ int run(RunArgs args) {
     if (!s.ok()) return fail(args.subscriptions + ": " + s.error().message, 1);
     for (auto& d : s.value()) config.subscriptions.push_back(std::move(d));
   }
-  if (config.metric_filters.empty()) return fail("no metric filters (give --config or --metric-filters)");
+  if (config.metric_filters.empty() && config.streak_alarms_json.empty())
+    return fail("no metric filters or streak alarms (give --config or --metric-filters)");
 
   PipelineOptions options;
   options.log_group = args.log_group;

@@ -230,9 +230,19 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
   auto impl = std::make_unique<Impl>(std::move(options), std::move(on_notification));
   Impl& p = *impl;
 
-  // Which log group the events belong to.
+  std::vector<streak::StreakRule> streak_rules;
+  if (!config.streak_alarms_json.empty()) {
+    auto rules = streak::parse_streak_alarms_json(config.streak_alarms_json);
+    if (!rules.ok()) return Error{"streakAlarms: " + rules.error().message};
+    streak_rules = std::move(rules.value());
+  }
+
+  // Which log group the events belong to: the metric filters' (a configuration of streak alarms
+  // only: theirs).
   std::set<std::string> groups;
   for (const auto& f : config.metric_filters) groups.insert(f.log_group_name);
+  if (config.metric_filters.empty())
+    for (const auto& rule : streak_rules) groups.insert(rule.alarm().log_group_name);
   if (!p.options.log_group.empty()) {
     p.log_group = p.options.log_group;
     if (!config.metric_filters.empty() && !groups.count(p.log_group))
@@ -242,8 +252,9 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
   } else if (groups.size() > 1) {
     std::string list;
     for (const auto& g : groups) list += (list.empty() ? "" : ", ") + g;
-    return Error{fmt::format("the metric filters name {} log groups ({}); say which one the input belongs to "
-                             "with --log-group", groups.size(), list)};
+    return Error{fmt::format("the {} name {} log groups ({}); say which one the input belongs to "
+                             "with --log-group", config.metric_filters.empty() ? "streak alarms" : "metric filters",
+                             groups.size(), list)};
   }
 
   for (const auto& def : config.metric_filters) {
@@ -295,10 +306,8 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
     p.summary.alarms.back().final_state = "INSUFFICIENT_DATA";
     p.alarms.push_back(std::move(slot));
   }
-  if (!config.streak_alarms_json.empty()) {
-    auto rules = streak::parse_streak_alarms_json(config.streak_alarms_json);
-    if (!rules.ok()) return Error{"streakAlarms: " + rules.error().message};
-    for (auto& rule : rules.value()) {
+  {
+    for (auto& rule : streak_rules) {
       if (rule.alarm().log_group_name != p.log_group) {
         p.warnings.push_back(fmt::format("streak alarm \"{}\" belongs to log group \"{}\", not \"{}\": not run",
                                          rule.alarm().alarm_name, rule.alarm().log_group_name, p.log_group));
