@@ -316,6 +316,26 @@ TEST_CASE("alarms.jsonl: every runnable case through cwfilter backtest", "[alarm
                   to_json(e["expected_reason_data"]));
           if (!seg.variant) carried = out["StateValue"].GetString();
         }
+        // --summary takes the changes-only backtest: it must count what the evaluations show.
+        const CliRun summary = run_cli(args + " --summary");
+        REQUIRE(summary.exit_code == 0);
+        REQUIRE(summary.lines.size() == 1);
+        rapidjson::Document sum;
+        sum.Parse(summary.lines[0].c_str());
+        INFO(summary.lines[0]);
+        REQUIRE(sum.IsObject());
+        int transitions = 0, into_alarm = 0;
+        for (const auto& line : r.lines) {
+          rapidjson::Document out;
+          out.Parse(line.c_str());
+          if (out["Transition"].GetBool()) {
+            ++transitions;
+            into_alarm += std::string(out["StateValue"].GetString()) == "ALARM";
+          }
+        }
+        CHECK(sum["Evaluations"].GetInt() == static_cast<int>(r.lines.size()));
+        CHECK(sum["Transitions"].GetInt() == transitions);
+        CHECK(sum["TimesInAlarm"].GetInt() == into_alarm);
         if (!seg.variant) first_plain = false;
       }
     }

@@ -215,12 +215,11 @@ int run_backtest(const BacktestArgs& args) {
                                  ? AlarmState::initial()
                                  : AlarmState::assumed(initial.value());
     const DatapointSource source = store_source(store, alarm);
-    std::vector<Evaluation> evaluations;
+    // The summary needs only the state changes: the backtest that keeps only those renders no
+    // text for the evaluations that change nothing (issue 8), and summarises the same.
+    std::int64_t f = 0, t = 0;
     std::optional<std::int64_t> end;
-    if (!at.empty()) {
-      evaluations = backtest_at(alarm, state, at, source);
-    } else {
-      std::int64_t f = 0, t = 0;
+    if (at.empty()) {
       if (from) {
         f = *from;
         t = *to;
@@ -231,13 +230,16 @@ int run_backtest(const BacktestArgs& args) {
       } else {
         return fail("no metric data: give --at or --from/--to");
       }
-      evaluations = backtest_range(alarm, state, f, t, source);
       end = t;
     }
     if (args.summary) {
-      out += summary_line(summarize(alarm, evaluations, end));
+      const BacktestChanges changes = at.empty() ? backtest_changes_range(alarm, state, f, t, source)
+                                                 : backtest_changes_at(alarm, state, at, source);
+      out += summary_line(summarize(alarm, changes, end));
       out += '\n';
     } else {
+      const std::vector<Evaluation> evaluations =
+          at.empty() ? backtest_range(alarm, state, f, t, source) : backtest_at(alarm, state, at, source);
       for (const auto& ev : evaluations) {
         out += evaluation_line(alarm, ev);
         out += '\n';
