@@ -607,12 +607,27 @@ std::string gen_term_event(Rng& r, const TermGen& g) {
 // ---- JSON patterns (§3) -----------------------------------------------------------------------
 
 struct JNode {
+  // Special members defined after the class: clang 14 with libstdc++ 12 otherwise instantiates
+  // ~vector<pair<string, JNode>> while JNode is incomplete.
+  JNode();
+  JNode(const JNode&);
+  JNode(JNode&&) noexcept;
+  JNode& operator=(const JNode&);
+  JNode& operator=(JNode&&) noexcept;
+  ~JNode();
+
   enum class T { kObj, kArr, kStr, kNum, kTrue, kFalse, kNull };
   T t = T::kObj;
   std::string s;  // decoded string / number lexeme
   std::vector<std::pair<std::string, JNode>> members;
   std::vector<JNode> items;
 };
+JNode::JNode() = default;
+JNode::JNode(const JNode&) = default;
+JNode::JNode(JNode&&) noexcept = default;
+JNode& JNode::operator=(const JNode&) = default;
+JNode& JNode::operator=(JNode&&) noexcept = default;
+JNode::~JNode() = default;
 
 struct GenStep {
   ast::Step::Kind kind;
