@@ -761,3 +761,17 @@ TEST_CASE("input: the lines corpus", "[input]") {
     CHECK(static_cast<int>(read_path(dir / file, text).events.size()) == n);
   }
 }
+
+TEST_CASE("input: a last line without newline loses its CR like every other line (fuzz finding)", "[input]") {
+  for (const char* name : {"t.log", "t.jsonl"}) {
+    INFO(name);
+    InputResult only_cr = read_buf("\r", name);
+    CHECK(only_cr.events.empty());
+    CHECK(only_cr.malformed.empty());
+    const bool jsonl = std::string(name) == "t.jsonl";
+    const std::string last = jsonl ? "{\"b\":2}" : "second";
+    InputResult r = read_buf((jsonl ? std::string("{\"a\":1}") : std::string("first")) + "\r\n" + last + "\r", name);
+    REQUIRE(r.events.size() == 2);
+    CHECK(r.events[1].message == last);
+  }
+}

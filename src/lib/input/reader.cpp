@@ -687,7 +687,10 @@ void read_lines(Context& cx, std::string& buf, std::size_t pos, ByteSource& in, 
                    fmt::format("line of {} bytes exceeds max_event_bytes ({})",
                                skipped + rest.size(), cx.opt.max_event_bytes));
     } else {
-      deliver_line(cx, rest, number, line_start, json);  // last line without a newline
+      // Last line without a newline: its "\r" is still a line ending (a CRLF file cut before
+      // its final "\n"), as for every other line.
+      if (rest.back() == '\r') rest.remove_suffix(1);
+      deliver_line(cx, rest, number, line_start, json);
     }
   }
 }
