@@ -51,6 +51,32 @@ std::string derived_uuid(std::string_view seed_text) {
                      (a & 0x0fff) | 0x5000, ((b >> 48) & 0x3fff) | 0x8000,
                      b & 0xffffffffffffULL);
 }
+
+std::string sns_envelope(std::string_view message_id, std::string_view topic_arn, std::string_view region,
+                         std::string_view subject, std::string_view message, std::string_view timestamp) {
+  const std::string subscription = fmt::format("{}:{}", topic_arn, derived_uuid(topic_arn));
+  std::string e = "{\"Type\":\"Notification\",\"MessageId\":";
+  append_json_string(e, message_id);
+  e += ",\"TopicArn\":";
+  append_json_string(e, topic_arn);
+  e += ",\"Subject\":";
+  append_json_string(e, subject);
+  e += ",\"Message\":";
+  append_json_string(e, message);
+  e += ",\"Timestamp\":";
+  append_json_string(e, timestamp);
+  e += ",\"SignatureVersion\":\"1\",\"Signature\":";
+  append_json_string(e, "CWFILTER-LOCAL-UNSIGNED");
+  e += ",\"SigningCertURL\":";
+  append_json_string(e, fmt::format("https://sns.{}.amazonaws.com/"
+                                    "SimpleNotificationService-00000000000000000000000000000000.pem",
+                                    region));
+  e += ",\"UnsubscribeURL\":";
+  append_json_string(e, fmt::format("https://sns.{}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={}", region,
+                                    subscription));
+  e += '}';
+  return e;
+}
 }  // namespace detail
 
 namespace {
@@ -238,31 +264,7 @@ std::vector<SnsNotification> sns_notifications(const MetricAlarm& alarm,
     n.message = message;
     n.message_id = derived_uuid(fmt::format("{}|{}|{}|{}", arn, alarm.alarm_name,
                                             evaluation.query_ms, to_string(evaluation.state.value)));
-    const std::string subscription = fmt::format("{}:{}", arn, derived_uuid(arn));
-    std::string e = "{\"Type\":\"Notification\",\"MessageId\":";
-    detail::append_json_string(e, n.message_id);
-    e += ",\"TopicArn\":";
-    detail::append_json_string(e, arn);
-    e += ",\"Subject\":";
-    detail::append_json_string(e, subject);
-    e += ",\"Message\":";
-    detail::append_json_string(e, message);
-    e += ",\"Timestamp\":";
-    detail::append_json_string(e, timestamp);
-    e += ",\"SignatureVersion\":\"1\",\"Signature\":";
-    // Synthesised: SNS signs with AWS's private key, which no local tool has.
-    detail::append_json_string(e, "CWFILTER-LOCAL-UNSIGNED");
-    e += ",\"SigningCertURL\":";
-    detail::append_json_string(
-        e, fmt::format("https://sns.{}.amazonaws.com/"
-                       "SimpleNotificationService-00000000000000000000000000000000.pem",
-                       region));
-    e += ",\"UnsubscribeURL\":";
-    detail::append_json_string(
-        e, fmt::format("https://sns.{}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={}",
-                       region, subscription));
-    e += '}';
-    n.envelope = std::move(e);
+    n.envelope = detail::sns_envelope(n.message_id, arn, region, subject, message, timestamp);
     out.push_back(std::move(n));
   }
   return out;

@@ -134,26 +134,7 @@ std::vector<Notification> notifications(const StreakRule& rule, const Transition
     n.message = message;
     n.message_id = derived_uuid(fmt::format("streak|{}|{}|{}|{}|{}", arn, a.alarm_name, key_text, t.time_ms,
                                             alarm::to_string(t.new_state)));
-    const std::string subscription = fmt::format("{}:{}", arn, derived_uuid(arn));
-    std::string e = "{\"Type\":\"Notification\",\"MessageId\":";
-    append_json_string(e, n.message_id);
-    e += ",\"TopicArn\":";
-    append_json_string(e, arn);
-    e += ",\"Subject\":";
-    append_json_string(e, subject);
-    e += ",\"Message\":";
-    append_json_string(e, message);
-    e += ",\"Timestamp\":";
-    append_json_string(e, timestamp);
-    e += ",\"SignatureVersion\":\"1\",\"Signature\":\"CWFILTER-LOCAL-UNSIGNED\",\"SigningCertURL\":";
-    append_json_string(e, fmt::format("https://sns.{}.amazonaws.com/"
-                                      "SimpleNotificationService-00000000000000000000000000000000.pem",
-                                      region));
-    e += ",\"UnsubscribeURL\":";
-    append_json_string(e, fmt::format("https://sns.{}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={}",
-                                      region, subscription));
-    e += '}';
-    n.envelope_json = std::move(e);
+    n.envelope_json = alarm::detail::sns_envelope(n.message_id, arn, region, subject, message, timestamp);
     out.push_back(std::move(n));
   }
   return out;
