@@ -326,3 +326,41 @@ TEST_CASE("optimised paths: store_source equals query + compute", "[optimised][a
     CHECK(buckets[i] == store.query(key, std::nullopt, s, s + 60000, false));
   }
 }
+
+TEST_CASE("numbers beyond double range are JSON, compared as infinity, by every path", "[optimised][json]") {
+  struct Case {
+    const char* pattern;
+    const char* event;
+    bool expected;
+  };
+  const std::vector<Case> cases = {
+      {"{ $.a > 5 }", R"({"a":1e400})", true},
+      {"{ $.a > 5 }", R"({"a":-1e400})", false},
+      {"{ $.a < 5 }", R"({"a":-1E+999})", true},
+      {"{ $.b = 1 }", R"({"a":1e400,"b":1})", true},  // the rest of the event is still read
+      {"{ $.b = 1 }", R"({"a":[1e400, "x"],"b":1})", true},
+      {"{ $.b = 1 }", R"({"a":{"c":-1e400} ,"b":1})", true},
+      {"{ $.a = * }", R"({"a":1e400})", true},
+      {"{ $.a IS NULL }", R"({"a":1e400})", false},
+      {"{ $.b = 1 }", R"({"a":1e400e5,"b":1})", false},  // not a number: still invalid JSON
+      {"{ $.b = 1 }", R"({"a":01e400,"b":1})", false},
+      {"{ $.b = 1 }", R"({"a":"1e400","b":1})", true},   // inside a string: untouched
+      {"{ $.a = \"1e400\" }", R"({"a":"1e400"})", true},
+  };
+  std::vector<Pattern> compiled;
+  for (const auto& c : cases) {
+    INFO(c.pattern << " on " << c.event);
+    auto p = compile(c.pattern);
+    REQUIRE(p.ok());
+    CHECK(p->matches(c.event) == c.expected);
+    CHECK(p->match(c.event).matched == c.expected);
+    CHECK(reference::match(p->ast(), c.event, p->options()).matched == c.expected);
+    compiled.push_back(p.value());
+  }
+  const PatternSet set(compiled);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    INFO(cases[i].pattern << " on " << cases[i].event);
+    const auto hits = set.matching(cases[i].event);
+    CHECK((std::find(hits.begin(), hits.end(), i) != hits.end()) == cases[i].expected);
+  }
+}

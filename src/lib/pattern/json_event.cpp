@@ -1,4 +1,5 @@
 #include "pattern/json_event.hpp"
+#include "pattern/huge_numbers.hpp"
 
 #include <rapidjson/reader.h>
 
@@ -217,7 +218,17 @@ bool JsonEvent::validate(std::string_view message, std::size_t max_depth) {
   DepthChecker checker(max_depth);
   rapidjson::Reader reader;
   rapidjson::InsituStringStream stream(buffer_.data());
-  if (reader.Parse<kParseFlags>(stream, checker).IsError()) return false;
+  if (reader.Parse<kParseFlags>(stream, checker).IsError()) {
+    if (reader.GetParseErrorCode() != rapidjson::kParseErrorNumberTooBig) return false;
+    // 1e400: valid JSON (huge_numbers.hpp); check the copy with in-range numbers instead.
+    buffer_.assign(message.data(), message.size());
+    if (detail::neutralise_huge_numbers(buffer_).empty()) return false;
+    buffer_.push_back('\0');
+    DepthChecker again(max_depth);
+    rapidjson::InsituStringStream retry(buffer_.data());
+    if (reader.Parse<kParseFlags>(retry, again).IsError()) return false;
+    return again.root_is_object;
+  }
   return checker.root_is_object;
 }
 
@@ -233,7 +244,21 @@ bool JsonEvent::parse(std::string_view message, std::size_t max_depth) {
   rapidjson::InsituStringStream stream(buffer_.data());
   if (reader.Parse<kParseFlags>(stream, builder).IsError()) {
     nodes_.clear();
-    return false;
+    if (reader.GetParseErrorCode() != rapidjson::kParseErrorNumberTooBig) return false;
+    // 1e400: valid JSON (huge_numbers.hpp). Parse a copy with in-range numbers, then put the
+    // original lexemes back under the nodes' views (in-situ numbers are views of buffer_ of the
+    // token's length; RapidJSON writes no terminator after them).
+    buffer_.assign(message.data(), message.size());
+    const auto replaced = detail::neutralise_huge_numbers(buffer_);
+    if (replaced.empty()) return false;
+    buffer_.push_back('\0');
+    JsonEventBuilder again(*this, max_depth);
+    rapidjson::InsituStringStream retry(buffer_.data());
+    if (reader.Parse<kParseFlags>(retry, again).IsError()) {
+      nodes_.clear();
+      return false;
+    }
+    detail::restore_huge_numbers(buffer_.data(), replaced);
   }
   return !nodes_.empty() && nodes_[0].type == FieldValue::Type::kObject;
 }

@@ -2,6 +2,7 @@
 // the compiled matcher: JSON is read into full RapidJSON DOMs, fields are found with a plain
 // character loop, and every rule of filter-patterns.md is written out again, the slow and obvious
 // way. Tests run both on generated and real inputs and demand the same answer.
+#include "pattern/huge_numbers.hpp"
 #include <cwfilter/pattern.hpp>
 
 #include "regex/cw_regex.hpp"
@@ -256,6 +257,7 @@ MatchResult match(const ast::Pattern& pattern, std::string_view message_view, co
       std::size_t depth_limit = 0;
       bool usable = false;
       rapidjson::Document typed, lexical;
+      std::string lexical_buffer;  // in-situ text of `lexical` when the event holds huge numbers
     };
     thread_local LastEvent last;
     if (last.message != message || last.depth_limit != options.max_json_depth || last.message.empty()) {
@@ -264,6 +266,18 @@ MatchResult match(const ast::Pattern& pattern, std::string_view message_view, co
       last.typed.Parse<rapidjson::kParseIterativeFlag>(message.c_str(), message.size());
       last.lexical.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(message.c_str(),
                                                                                                 message.size());
+      if (last.typed.GetParseError() == rapidjson::kParseErrorNumberTooBig) {
+        // 1e400 (huge_numbers.hpp): the typed DOM of a copy with in-range numbers gives the
+        // types; the lexical DOM is parsed in situ from such a copy and gets its original
+        // lexemes back (the comparisons read numbers from their lexemes).
+        std::string copy = message;
+        const auto replaced = detail::neutralise_huge_numbers(copy);
+        last.typed.Parse<rapidjson::kParseIterativeFlag>(copy.c_str(), copy.size());
+        last.lexical_buffer = copy;
+        last.lexical.ParseInsitu<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(
+            last.lexical_buffer.data());
+        detail::restore_huge_numbers(last.lexical_buffer.data(), replaced);
+      }
       last.usable = !last.typed.HasParseError() && last.typed.IsObject() && !last.lexical.HasParseError() &&
                     depth_of(last.typed, options.max_json_depth) <= options.max_json_depth;
     }
