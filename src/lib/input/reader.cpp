@@ -15,6 +15,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include "pattern/huge_numbers.hpp"
 #include "input/byte_source.hpp"
 #include "input/text_util.hpp"
 
@@ -316,37 +317,10 @@ DocScan scan_document_once(std::string_view buf, std::size_t begin) {
   return out;
 }
 
-// Overwrites numbers beyond double's range (1e400: valid JSON that RapidJSON rejects even when it
-// keeps numbers as text) with "0" and spaces, so offsets stay those of the original bytes.
-bool blank_huge_numbers(std::string& text) {
-  bool changed = false;
-  bool in_string = false, escape = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (escape) escape = false;
-      else if (c == '\\') escape = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      std::size_t j = i;
-      while (j < text.size() && (std::strchr("+-.eE0123456789", text[j]) != nullptr) && text[j] != '\0') ++j;
-      std::string token = text.substr(i, j - i);
-      double v = std::strtod(token.c_str(), nullptr);
-      if (std::isinf(v)) {
-        text[i] = '0';
-        std::fill(text.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                  text.begin() + static_cast<std::ptrdiff_t>(j), ' ');
-        changed = true;
-      }
-      i = j - 1;
-    }
-  }
-  return changed;
-}
+// Numbers beyond double's range (1e400: valid JSON that RapidJSON rejects even when it keeps
+// numbers as text) are replaced by in-range numbers of the same length, so offsets stay those of
+// the original bytes (the pattern evaluators use the same replacement).
+bool blank_huge_numbers(std::string& text) { return !detail::neutralise_huge_numbers(text).empty(); }
 
 DocScan scan_document(std::string_view buf, std::size_t begin) {
   DocScan out = scan_document_once(buf, begin);
