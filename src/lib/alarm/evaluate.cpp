@@ -535,29 +535,26 @@ std::vector<std::int64_t> detail::scheduled_instants(const MetricAlarm& alarm, s
 
 BacktestSummary summarize(const MetricAlarm& alarm, const std::vector<Evaluation>& evaluations,
                           std::optional<std::int64_t> end_ms) {
-  BacktestSummary s;
-  s.alarm_name = alarm.alarm_name;
-  s.evaluations = static_cast<int>(evaluations.size());
-  if (evaluations.empty()) return s;
-  std::optional<std::int64_t> alarm_since;
-  if (evaluations.front().old_state == StateValue::kAlarm)
-    alarm_since = evaluations.front().query_ms;
+  // The summary reads only the transitions, the first evaluation's old state and the last
+  // evaluation's instant: the same as a changes-only backtest's (backtest_fast.cpp).
+  BacktestChanges changes;
+  changes.alarm_name = alarm.alarm_name;
+  changes.evaluations = static_cast<int>(evaluations.size());
+  if (!evaluations.empty()) {
+    changes.initial.value = evaluations.front().old_state;
+    changes.first_query_ms = evaluations.front().query_ms;
+    changes.last_query_ms = evaluations.back().query_ms;
+  }
   for (const auto& ev : evaluations) {
     if (!ev.transition) continue;
-    ++s.transitions;
-    if (ev.state.value == StateValue::kAlarm) {
-      ++s.times_in_alarm;
-      alarm_since = ev.query_ms;
-    } else if (alarm_since) {
-      s.alarm_duration_ms += ev.query_ms - *alarm_since;
-      alarm_since.reset();
-    }
+    BacktestChange c;
+    c.query_ms = ev.query_ms;
+    c.old_state = ev.old_state;
+    c.new_state = ev.state.value;
+    c.transition = true;
+    changes.changes.push_back(c);
   }
-  if (alarm_since) {
-    const std::int64_t end = end_ms ? *end_ms : evaluations.back().query_ms;
-    s.alarm_duration_ms += std::max<std::int64_t>(0, end - *alarm_since);
-  }
-  return s;
+  return summarize(alarm, changes, end_ms);
 }
 
 }  // namespace cwfilter::alarm
