@@ -365,6 +365,24 @@ TEST_CASE("lint rules and their offsets", "[iac][lint]") {
         V{{"cis-console-login-never-matches", 3}});
   CHECK(warnings("{ $.eventName = ConsoleLogin && $.responseElements.ConsoleLogin = \"Failure\" }").empty());
   CHECK(warnings("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed != \"Yes\") }").empty());
+  // `!=` a value CloudTrail never writes holds for every sign-in: the condition filters nothing.
+  CHECK(warnings("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed != \"yes\") }") ==
+        V{{"cis-console-login-never-matches", 35}});
+  CHECK(warnings("{ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin != \"failure\") }") ==
+        V{{"cis-console-login-never-matches", 35}});
+  CHECK(warnings("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed != Y*) }").empty());
+  CHECK(warnings("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed != \"No\") }").empty());
+  auto ne = cwfilter::compile("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed != \"yes\") }");
+  REQUIRE(ne.ok());
+  auto ne_warnings = cwfilter::lint::check_pattern(*ne);
+  REQUIRE(ne_warnings.size() == 1);
+  CHECK(ne_warnings[0].message.find("always true") != std::string::npos);
+  CHECK(ne_warnings[0].message.find("\"Yes\" or \"No\"") != std::string::npos);
+  auto eq = cwfilter::compile("{ ($.eventName = ConsoleLogin) && ($.additionalEventData.MFAUsed = \"no\") }");
+  REQUIRE(eq.ok());
+  auto eq_warnings = cwfilter::lint::check_pattern(*eq);
+  REQUIRE(eq_warnings.size() == 1);
+  CHECK(eq_warnings[0].message.find("can never match") != std::string::npos);
 }
 
 // ---- streak alarms in a `cwfilter run` CONFIG (issue 11) -------------------------------------------

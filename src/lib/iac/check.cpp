@@ -61,7 +61,8 @@ const std::vector<Rule>& rules() {
       {"term-looks-structured", Severity::kWarning,
        "A term pattern that looks like JSON or space-delimited syntax (or the reverse): it matches text, not fields."},
       {"cis-console-login-never-matches", Severity::kWarning,
-       "A CIS console sign-in pattern with a value that can never match the CloudTrail event it is meant for."},
+       "A CIS console sign-in pattern with a value CloudTrail never writes: '=' with it never matches the event it "
+       "is meant for, '!=' with it always holds and filters nothing."},
       {"quoted-number-relational", Severity::kWarning,
        "A quoted number compared with <, <=, > or >=: relational operators compare unquoted numbers."},
       {"alarm-metric-not-published", Severity::kWarning,

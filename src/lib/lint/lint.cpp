@@ -256,16 +256,21 @@ void check_cis_console_login(const Pattern& pattern, std::vector<Warning>& out) 
       about_failure = true;
   }
   if (!mentions_login) return;
-  // 1. A value CloudTrail never writes in a field whose values are known (case, spacing, quotes).
+  // 1. A value CloudTrail never writes in a field whose values are known (case, spacing, quotes):
+  // `=` with it never matches; `!=` with it always holds, so the condition filters nothing
+  // (`$.additionalEventData.MFAUsed != "yes"` is true for "Yes" and "No" alike).
   std::size_t before = out.size();
   for (const auto* c : conds) {
-    if (c->kind != ast::JsonCondition::Kind::kCompare || c->op != ast::CmpOp::kEq) continue;
+    if (c->kind != ast::JsonCondition::Kind::kCompare) continue;
+    if (c->op != ast::CmpOp::kEq && c->op != ast::CmpOp::kNe) continue;
     for (const auto& k : known_fields()) {
       if (c->selector.text != k.selector) continue;
+      // Whether the value, compared with `=`, equals any value CloudTrail writes.
       bool any = false;
       for (auto value : k.values) {
         const std::string event = "{\"v\":" + std::string(quote(value)) + "}";
         ast::JsonCondition probe = *c;
+        probe.op = ast::CmpOp::kEq;
         probe.selector.steps = {ast::Step{ast::Step::Kind::kMember, "v", 0}};
         probe.selector.text = "$.v";
         if (condition_holds(probe, event, pattern.options())) any = true;
@@ -273,10 +278,14 @@ void check_cis_console_login(const Pattern& pattern, std::vector<Warning>& out) 
       if (!any) {
         std::string values;
         for (auto v : k.values) values += (values.empty() ? "" : " or ") + quote(v);
-        out.push_back({"cis-console-login-never-matches",
-                       fmt::format("{} can never match: CloudTrail writes {} as {} (exact, case-sensitive)",
-                                   condition_text(*c), k.selector, values),
-                       c->selector.offset});
+        const std::string message =
+            c->op == ast::CmpOp::kEq
+                ? fmt::format("{} can never match: CloudTrail writes {} as {} (exact, case-sensitive)",
+                              condition_text(*c), k.selector, values)
+                : fmt::format("{} is always true, so it filters nothing: CloudTrail writes {} as {} (exact, "
+                              "case-sensitive), never this value",
+                              condition_text(*c), k.selector, values);
+        out.push_back({"cis-console-login-never-matches", message, c->selector.offset});
       }
     }
   }
