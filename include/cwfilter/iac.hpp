@@ -68,10 +68,22 @@ struct FoundPattern {
   std::optional<Family> family;  // when it compiled
 };
 
+// A path given to check_paths that was not checked, and why ("cannot read: no such file or
+// directory", "not a CloudFormation template, ...").
+struct PathIssue {
+  std::string path;
+  std::string reason;
+};
+
 struct Report {
   std::vector<std::string> files;  // every file read
   std::vector<FoundPattern> patterns;
   std::vector<Finding> findings;
+  // Files named explicitly whose kind is unknown, with CheckOptions::skip_unknown.
+  std::vector<PathIssue> skipped;
+  // Paths that could not be read, and (without skip_unknown) named files of unknown kind; every
+  // other path was still checked.
+  std::vector<PathIssue> path_errors;
   std::size_t alarms = 0;  // alarms found
   bool has(Severity s) const noexcept {
     for (const auto& f : findings)
@@ -83,6 +95,11 @@ struct Report {
 struct CheckOptions {
   Options pattern_options;  // error wording (metric filter / filter-log-events) and limits
   bool lint = true;         // the warnings of lint.hpp and the alarm/filter cross-checks
+  // A file named explicitly that is none of the supported kinds (package.json, a workflow) is
+  // skipped (Report::skipped) instead of being a path error; one that does not parse is then
+  // reported only when it looks like a template, as in a directory walk. For pre-commit, which
+  // names every changed .json/.yaml file.
+  bool skip_unknown = false;
 };
 
 // Detects what a document is from its content (and name, for YAML). kUnknown when it is none of
@@ -97,11 +114,13 @@ Result<Report, Error> check_document(std::string_view file_name, std::string_vie
 // Checks a file, or every supported file under a directory (recursively, in name order; hidden
 // directories, node_modules and .terraform are skipped; unrecognised files are skipped). A cdk.out
 // directory is read through its manifest.json. Error: a path that cannot be read, or a file given
-// explicitly whose kind is unknown.
+// explicitly whose kind is unknown (unless options.skip_unknown).
 Result<Report, Error> check_path(const std::string& path, const CheckOptions& options = {});
 
 // Several paths checked as one set: describe-metric-filters and describe-alarms outputs given
-// together are cross-checked against each other.
+// together are cross-checked against each other. A path that cannot be read (or a named file of
+// unknown kind, without skip_unknown) does not stop the others: it is listed in
+// Report::path_errors, and the Result is always a Report.
 Result<Report, Error> check_paths(const std::vector<std::string>& paths, const CheckOptions& options = {});
 
 // Appends `other` to `into` (used to check several paths as one source set).

@@ -32,6 +32,7 @@ struct ValidateArgs {
   bool paths = false;
   bool strict = false;
   bool no_lint = false;
+  bool skip_unknown = false;
 };
 
 // 1-based line and column (in characters) of a byte offset inside a possibly multi-line pattern.
@@ -62,6 +63,8 @@ struct Result_ {
 struct Outcome {
   std::vector<Result_> results;
   std::vector<iac::Finding> findings;
+  std::vector<iac::PathIssue> skipped;      // --skip-unknown: named files that are none of the kinds read
+  std::vector<iac::PathIssue> path_errors;  // not checked (exit 2); the other paths were
   std::size_t files = 0, alarms = 0;
 };
 
@@ -145,14 +148,16 @@ void print_text(const Outcome& out, bool summary) {
                                         : f.location.file;
     std::cout << fmt::format("{}: {}: {}\n", where, to_string(f.severity), caret_block(f, headline(f)));
   }
+  for (const auto& s : out.skipped) std::cout << fmt::format("{}: skipped: {}\n", s.path, s.reason);
   if (summary) {
     std::size_t e = 0, w = 0, i = 0, patterns = 0;
     for (const auto& f : out.findings)
       (f.severity == iac::Severity::kError ? e : f.severity == iac::Severity::kWarning ? w : i)++;
     for (const auto& r : out.results) patterns += r.bare ? 0 : 1;
-    std::cout << fmt::format("{} file{}, {} pattern{}, {} alarm{}: {} error{}, {} warning{}, {} not checkable\n",
+    std::cout << fmt::format("{} file{}, {} pattern{}, {} alarm{}: {} error{}, {} warning{}, {} not checkable{}\n",
                              out.files, out.files == 1 ? "" : "s", patterns, patterns == 1 ? "" : "s", out.alarms,
-                             out.alarms == 1 ? "" : "s", e, e == 1 ? "" : "s", w, w == 1 ? "" : "s", i);
+                             out.alarms == 1 ? "" : "s", e, e == 1 ? "" : "s", w, w == 1 ? "" : "s", i,
+                             out.skipped.empty() ? std::string() : fmt::format(", {} skipped", out.skipped.size()));
   }
 }
 
@@ -222,6 +227,19 @@ void print_json(const Outcome& out, bool valid) {
   w.StartArray();
   for (const auto& f : out.findings) write_finding_json(w, f);
   w.EndArray();
+  auto issues = [&w](const char* key, const std::vector<iac::PathIssue>& list) {
+    w.Key(key);
+    w.StartArray();
+    for (const auto& s : list) {
+      w.StartObject();
+      w.Key("file"); write_string(w, s.path);
+      w.Key("reason"); write_string(w, s.reason);
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  issues("skipped", out.skipped);
+  issues("path_errors", out.path_errors);
   w.Key("valid");
   w.Bool(valid);
   w.EndObject();
@@ -250,6 +268,9 @@ std::string gh_property(std::string_view s) {
 }
 
 void print_github(const Outcome& out) {
+  for (const auto& e : out.path_errors)
+    std::cout << fmt::format("::error file={},title={}::{}\n", gh_property(e.path), gh_property("cwfilter path"),
+                             gh_data(e.path + ": " + e.reason));
   for (const auto& f : out.findings) {
     const char* cmd = f.severity == iac::Severity::kError ? "error" : f.severity == iac::Severity::kWarning ? "warning" : "notice";
     std::string props;
@@ -383,6 +404,8 @@ int run(const ValidateArgs& args) {
     iac::CheckOptions co;
     co.pattern_options = options;
     co.lint = !args.no_lint;
+    co.skip_unknown = args.skip_unknown;
+    // A bad path does not stop the others (report->path_errors; exit 2 below).
     auto report = iac::check_paths(args.patterns, co);
     if (!report) {
       std::cerr << "cwfilter validate: " << report.error().message << "\n";
@@ -404,17 +427,21 @@ int run(const ValidateArgs& args) {
       out.results.push_back(std::move(r));
     }
     for (auto& f : report->findings) out.findings.push_back(std::move(f));
+    out.skipped = std::move(report->skipped);
+    out.path_errors = std::move(report->path_errors);
+    for (const auto& e : out.path_errors) std::cerr << "cwfilter validate: " << e.path << ": " << e.reason << "\n";
   }
   if (args.strict)
     for (auto& f : out.findings)
       if (f.severity == iac::Severity::kWarning) f.severity = iac::Severity::kError;
 
-  bool valid = true;
+  bool valid = out.path_errors.empty();
   for (const auto& f : out.findings) valid = valid && f.severity != iac::Severity::kError;
   if (args.format == "json") print_json(out, valid);
   else if (args.format == "github") print_github(out);
   else if (args.format == "sarif") print_sarif(out);
   else print_text(out, args.paths);
+  if (!out.path_errors.empty()) return 2;
   return valid ? 0 : 1;
 }
 
@@ -439,9 +466,13 @@ void register_validate(CLI::App& app) {
                 "The arguments are files or directories: CloudFormation (JSON/YAML), Terraform plan JSON, "
                 "cdk.out, describe-metric-filters / describe-alarms output");
   cmd->add_flag("--strict", args->strict, "Warnings are errors (exit 1)");
+  cmd->add_flag("--skip-unknown", args->skip_unknown,
+                "With --paths: a named file that is none of the kinds read (package.json, a workflow) is "
+                "reported as skipped instead of being an error (exit 2); for pre-commit");
   cmd->add_flag("--no-lint", args->no_lint, "Only errors: no warnings about valid-but-suspicious patterns and alarms");
   cmd->footer(
-      "Exit status: 0 no errors (warnings allowed unless --strict), 1 errors found, 2 usage or I/O error.\n"
+      "Exit status: 0 no errors (warnings allowed unless --strict), 1 errors found, 2 usage or I/O error\n"
+      "(every other path is still checked and reported).\n"
       "Examples:\n"
       "  cwfilter validate '{ $.eventName = ConsoleLogin }'\n"
       "  cwfilter validate --paths --format github infra/ plan.json cdk.out");

@@ -88,6 +88,8 @@ void merge(Report& into, Report other) {
   for (auto& f : other.files) into.files.push_back(std::move(f));
   for (auto& p : other.patterns) into.patterns.push_back(std::move(p));
   for (auto& f : other.findings) into.findings.push_back(std::move(f));
+  for (auto& s : other.skipped) into.skipped.push_back(std::move(s));
+  for (auto& e : other.path_errors) into.path_errors.push_back(std::move(e));
   into.alarms += other.alarms;
 }
 
@@ -662,6 +664,7 @@ class Checker {
   }
 
   Report& report() { return report_; }
+  const CheckOptions& options() const { return options_; }
 
  private:
   CheckOptions options_;
@@ -1051,8 +1054,10 @@ bool add_document(Checker& checker, const std::string& file, std::string_view te
   if (!seen.insert(file).second) return true;
   Document d = load(file, text);
   if (d.failure) {
-    // A file that fails to parse is reported when it was named, or when it looks like a template.
-    bool looks_relevant = explicit_file || text.find("AWS::Logs::") != std::string_view::npos ||
+    // A file that fails to parse is reported when it was named (unless unknown files are skipped),
+    // or when it looks like a template.
+    bool looks_relevant = (explicit_file && !checker.options().skip_unknown) ||
+                          text.find("AWS::Logs::") != std::string_view::npos ||
                           text.find("AWS::CloudWatch::") != std::string_view::npos ||
                           text.find("aws_cloudwatch_") != std::string_view::npos;
     if (!looks_relevant) return false;
@@ -1090,45 +1095,55 @@ bool skipped_directory(const std::filesystem::path& p) {
          name.rfind("asset.", 0) == 0;
 }
 
-Result<bool, Error> add_path(Checker& checker, const std::string& path, std::set<std::string>& seen) {
+constexpr std::string_view kUnknownKind =
+    "not a CloudFormation template, Terraform plan JSON, cdk.out manifest, or describe-metric-filters / "
+    "describe-alarms output";
+
+// Checks one path; a problem with it (or with a file under it) is recorded in the report's
+// path_errors and the rest goes on.
+void add_path(Checker& checker, const std::string& path, std::set<std::string>& seen) {
   namespace fs = std::filesystem;
+  auto path_error = [&checker](const std::string& p, std::string reason) {
+    checker.report().path_errors.push_back(PathIssue{p, std::move(reason)});
+  };
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) return Error{fmt::format("cannot read {}: no such file or directory", path)};
+  if (ec || !fs::exists(st)) return path_error(path, "cannot read: no such file or directory");
   if (fs::is_directory(st)) {
     // A cdk.out directory: its manifest lists the templates.
     if (fs::exists(fs::path(path) / "manifest.json") && fs::exists(fs::path(path) / "cdk.out")) {
       auto text = read_whole(fs::path(path) / "manifest.json");
       if (text) {
         add_document(checker, (fs::path(path) / "manifest.json").lexically_normal().string(), *text, true, seen, 0);
-        return true;
+        return;
       }
     }
     std::vector<fs::path> entries;
     for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
-    if (ec) return Error{fmt::format("cannot read directory {}: {}", path, ec.message())};
+    if (ec) return path_error(path, fmt::format("cannot read directory: {}", ec.message()));
     std::sort(entries.begin(), entries.end());
     for (const auto& e : entries) {
       std::error_code ec2;
       if (fs::is_directory(e, ec2)) {
-        if (skipped_directory(e)) continue;
-        auto r = add_path(checker, e.string(), seen);
-        if (!r) return r;
+        if (!skipped_directory(e)) add_path(checker, e.string(), seen);
       } else if (has_extension(e.filename().string(), {".json", ".yaml", ".yml", ".template"})) {
         auto text = read_whole(e);
-        if (!text) return Error{fmt::format("cannot read {}", e.string())};
+        if (!text) {
+          path_error(e.string(), "cannot read");
+          continue;
+        }
         add_document(checker, e.lexically_normal().string(), *text, false, seen, 0);
       }
     }
-    return true;
+    return;
   }
   auto text = read_whole(path);
-  if (!text) return Error{fmt::format("cannot read {}", path)};
-  if (!add_document(checker, fs::path(path).lexically_normal().string(), *text, true, seen, 0))
-    return Error{fmt::format("{}: not a CloudFormation template, Terraform plan JSON, cdk.out manifest, or "
-                             "describe-metric-filters / describe-alarms output",
-                             path)};
-  return true;
+  if (!text) return path_error(path, "cannot read");
+  if (add_document(checker, fs::path(path).lexically_normal().string(), *text, true, seen, 0)) return;
+  if (checker.options().skip_unknown)
+    checker.report().skipped.push_back(PathIssue{path, std::string(kUnknownKind)});
+  else
+    path_error(path, std::string(kUnknownKind));
 }
 
 }  // namespace
@@ -1150,15 +1165,15 @@ Result<Report, Error> check_document(std::string_view file_name, std::string_vie
 Result<Report, Error> check_paths(const std::vector<std::string>& paths, const CheckOptions& options) {
   Checker checker(options);
   std::set<std::string> seen;
-  for (const auto& p : paths) {
-    auto r = add_path(checker, p, seen);
-    if (!r) return r.error();
-  }
+  for (const auto& p : paths) add_path(checker, p, seen);
   return checker.finish();
 }
 
 Result<Report, Error> check_path(const std::string& path, const CheckOptions& options) {
-  return check_paths({path}, options);
+  auto report = check_paths({path}, options);
+  if (report && !report->path_errors.empty())
+    return Error{fmt::format("{}: {}", report->path_errors.front().path, report->path_errors.front().reason)};
+  return report;
 }
 
 }  // namespace cwfilter::iac

@@ -1,0 +1,259 @@
+// cwfilter in CI and pre-commit: the hook of .pre-commit-hooks.yaml run exactly as pre-commit runs it
+// (its `files` / `types` selection, its `entry` with the changed file names appended) over a
+// commit that mixes a template with other JSON/YAML files; a bad path among several.
+#include <catch2/catch.hpp>
+
+#include <cwfilter/iac.hpp>
+
+#include "iac/tree.hpp"
+#include "support.hpp"
+
+using namespace cwfilter::test;
+using cwfilter::iac::detail::Node;
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+struct Run {
+  int status = -1;
+  std::string out;
+};
+
+// Runs `command` (a shell command line) in `dir`; stdout only.
+Run run_in(const fs::path& dir, const std::string& command) {
+  Run r;
+  const std::string cmd = "cd " + sh_quote(dir.string()) + " && " + command + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+struct Hook {
+  std::string id, entry, files;
+  std::vector<std::string> types, types_or, exclude_types;
+};
+
+std::vector<std::string> strings_of(const Node* n) {
+  std::vector<std::string> out;
+  if (n && n->is_array())
+    for (const auto& i : n->items) out.push_back(i.text);
+  return out;
+}
+
+std::vector<Hook> hooks() {
+  auto doc = cwfilter::iac::detail::parse_yaml(slurp(source_path(".pre-commit-hooks.yaml")));
+  REQUIRE(doc.ok());
+  REQUIRE(doc->is_array());
+  std::vector<Hook> out;
+  for (const auto& h : doc->items) {
+    Hook hook;
+    REQUIRE(h.get("id"));
+    REQUIRE(h.get("entry"));
+    hook.id = h.get("id")->text;
+    hook.entry = h.get("entry")->text;
+    hook.files = h.get("files") ? h.get("files")->text : "";
+    hook.types = strings_of(h.get("types"));
+    hook.types_or = strings_of(h.get("types_or"));
+    hook.exclude_types = strings_of(h.get("exclude_types"));
+    out.push_back(hook);
+  }
+  return out;
+}
+
+// The tags pre-commit's `identify` gives a text file, by extension (the ones these hooks care about;
+// `.template` is not a known extension: a text file with no other tag).
+std::set<std::string> tags_of(const std::string& name) {
+  std::set<std::string> tags = {"file", "text"};
+  const std::string ext = fs::path(name).extension().string();
+  if (ext == ".json") tags.insert("json");
+  if (ext == ".yaml" || ext == ".yml") tags.insert("yaml");
+  if (ext == ".md") tags.insert("markdown");
+  return tags;
+}
+
+// pre-commit's selection: `files` searched (re.search), every `types` tag, one of `types_or`, no
+// `exclude_types` (the default `types` is [file]).
+bool selects(const Hook& h, const std::string& name) {
+  if (!h.files.empty() && !std::regex_search(name, std::regex(h.files))) return false;
+  const auto tags = tags_of(name);
+  for (const auto& t : h.types)
+    if (!tags.count(t)) return false;
+  if (!h.types_or.empty() &&
+      std::none_of(h.types_or.begin(), h.types_or.end(), [&tags](const std::string& t) { return tags.count(t) > 0; }))
+    return false;
+  for (const auto& t : h.exclude_types)
+    if (tags.count(t)) return false;
+  return true;
+}
+
+// A commit touching a template with a broken pattern, and the JSON/YAML files every repository has.
+struct Commit {
+  fs::path dir;
+  std::vector<std::string> files;
+  Commit() {
+    dir = fs::temp_directory_path() / ("cwfilter_precommit_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "infra");
+    fs::create_directories(dir / ".github/workflows");
+    std::ofstream(dir / "infra/alarms.template")
+        << "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Failed:\n    Type: AWS::Logs::MetricFilter\n"
+           "    Properties:\n      LogGroupName: app\n      FilterPattern: '{ $.level = ERROR'\n"
+           "      MetricTransformations:\n        - {MetricName: m, MetricNamespace: n, MetricValue: '1'}\n";
+    std::ofstream(dir / "package.json") << "{\n  \"name\": \"infra\",\n  \"version\": \"1.0.0\"\n}\n";
+    std::ofstream(dir / ".github/workflows/ci.yml")
+        << "name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: make test\n";
+    std::ofstream(dir / ".pre-commit-config.yaml")
+        << "repos:\n  - repo: https://github.com/your-org/cwfilter\n    rev: v0.1.0\n    hooks:\n"
+           "      - id: cwfilter-validate\n";
+    // tsconfig.json allows comments: not JSON, not a template.
+    std::ofstream(dir / "tsconfig.json") << "{\n  // compiler options\n  \"compilerOptions\": {}\n}\n";
+    std::ofstream(dir / "README.md") << "# infra\n";
+    files = {"infra/alarms.template", "package.json", ".github/workflows/ci.yml", ".pre-commit-config.yaml",
+             "tsconfig.json", "README.md"};
+  }
+  ~Commit() { fs::remove_all(dir); }
+};
+
+// The hook's entry as pre-commit runs it: `cwfilter` from PATH (here: the built CLI), then the
+// entry's arguments, then the selected file names.
+std::string command_of(const Hook& h, const std::vector<std::string>& names) {
+  REQUIRE(h.entry.rfind("cwfilter ", 0) == 0);
+  std::string cmd = sh_quote(CWFILTER_CLI_PATH) + h.entry.substr(std::string("cwfilter").size());
+  for (const auto& n : names) cmd += " " + sh_quote(n);
+  return cmd;
+}
+
+}  // namespace
+
+TEST_CASE("pre-commit: the hooks pass .template files to cwfilter", "[iac][precommit]") {
+  auto hs = hooks();
+  REQUIRE(hs.size() == 2);
+  for (const auto& h : hs) {
+    INFO(h.id);
+    CHECK(selects(h, "infra/alarms.template"));
+    CHECK(selects(h, "stack.template"));
+    CHECK(selects(h, "infra/stack.yaml"));
+    CHECK(selects(h, "infra/stack.yml"));
+    CHECK(selects(h, "plan.json"));
+    CHECK_FALSE(selects(h, "README.md"));
+  }
+}
+
+TEST_CASE("pre-commit: the hook's exact entry over a commit mixing a template with other files",
+          "[iac][precommit][cli]") {
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  Commit commit;
+  for (const auto& h : hooks()) {
+    INFO(h.id);
+    std::vector<std::string> selected;
+    for (const auto& f : commit.files)
+      if (selects(h, f)) selected.push_back(f);
+    CHECK(std::find(selected.begin(), selected.end(), "infra/alarms.template") != selected.end());
+    CHECK(std::find(selected.begin(), selected.end(), "package.json") != selected.end());
+    CHECK(std::find(selected.begin(), selected.end(), ".github/workflows/ci.yml") != selected.end());
+    // The template's error fails the commit (exit 1, not 2): the other files are skipped.
+    auto run = run_in(commit.dir, command_of(h, selected));
+    INFO(run.out);
+    CHECK(run.status == 1);
+    CHECK(run.out.find("infra/alarms.template:7:40: error: ") != std::string::npos);
+    CHECK(run.out.find("package.json: skipped: not a CloudFormation template") != std::string::npos);
+    CHECK(run.out.find(".github/workflows/ci.yml: skipped: ") != std::string::npos);
+    CHECK(run.out.find("tsconfig.json: skipped: ") != std::string::npos);
+    CHECK(run.out.find("error: cannot parse") == std::string::npos);
+    // Without the template, the same commit passes.
+    std::vector<std::string> others;
+    for (const auto& f : selected)
+      if (f != "infra/alarms.template") others.push_back(f);
+    auto clean = run_in(commit.dir, command_of(h, others));
+    INFO(clean.out);
+    CHECK(clean.status == 0);
+  }
+}
+
+TEST_CASE("validate --paths: a bad path is reported and the other paths are still checked", "[iac][cli]") {
+  // Library: every path is checked; the bad one is listed.
+  auto r = cwfilter::iac::check_paths({source_path("tests/data/iac/no-such-file.json"),
+                                       source_path("tests/data/iac/terraform/plan.json")});
+  REQUIRE(r.ok());
+  REQUIRE(r->path_errors.size() == 1);
+  CHECK(r->path_errors[0].path == source_path("tests/data/iac/no-such-file.json"));
+  CHECK(r->path_errors[0].reason.find("cannot read") == 0);
+  CHECK(r->files.size() == 1);
+  CHECK(r->has(cwfilter::iac::Severity::kError));
+  // A named file of unknown kind: an error, or skipped with skip_unknown.
+  auto unknown = cwfilter::iac::check_paths({source_path("CMakePresets.json")});
+  REQUIRE(unknown.ok());
+  CHECK(unknown->path_errors.size() == 1);
+  CHECK(unknown->skipped.empty());
+  cwfilter::iac::CheckOptions skip;
+  skip.skip_unknown = true;
+  auto skipped = cwfilter::iac::check_paths({source_path("CMakePresets.json")}, skip);
+  REQUIRE(skipped.ok());
+  CHECK(skipped->path_errors.empty());
+  REQUIRE(skipped->skipped.size() == 1);
+  CHECK(skipped->skipped[0].path == source_path("CMakePresets.json"));
+  // check_path keeps its contract: an Error for its one bad path.
+  CHECK_FALSE(cwfilter::iac::check_path(source_path("CMakePresets.json")).ok());
+  CHECK(cwfilter::iac::check_path(source_path("CMakePresets.json"), skip).ok());
+
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  const fs::path root = CWFILTER_SOURCE_DIR;
+  const std::string cli = sh_quote(CWFILTER_CLI_PATH);
+  // Exit 2 for the missing path, yet plan.json's findings are printed (it is checked after it).
+  auto text = run_in(root, cli + " validate --paths no-such-file.json tests/data/iac/terraform/plan.json");
+  CHECK(text.status == 2);
+  CHECK(text.out.find("tests/data/iac/terraform/plan.json:") != std::string::npos);
+  auto json = run_in(root, cli + " validate --paths --format json no-such-file.json CMakePresets.json "
+                                 "tests/data/iac/terraform/plan.json");
+  CHECK(json.status == 2);
+  rapidjson::Document doc;
+  doc.Parse(json.out.c_str());
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc["path_errors"].IsArray());
+  CHECK(doc["path_errors"].Size() == 2);
+  CHECK(std::string(doc["path_errors"][0]["file"].GetString()) == "no-such-file.json");
+  CHECK(std::string(doc["path_errors"][1]["file"].GetString()) == "CMakePresets.json");
+  CHECK(doc["skipped"].Size() == 0);
+  CHECK(doc["findings"].Size() > 0);
+  CHECK_FALSE(doc["valid"].GetBool());
+  // --skip-unknown: the unknown file is skipped, the missing one is still an error.
+  auto skip_json = run_in(root, cli + " validate --skip-unknown --paths --format json no-such-file.json "
+                                      "CMakePresets.json tests/data/iac/terraform/plan.json");
+  CHECK(skip_json.status == 2);
+  rapidjson::Document sd;
+  sd.Parse(skip_json.out.c_str());
+  REQUIRE(sd.IsObject());
+  CHECK(sd["path_errors"].Size() == 1);
+  REQUIRE(sd["skipped"].Size() == 1);
+  CHECK(std::string(sd["skipped"][0]["file"].GetString()) == "CMakePresets.json");
+  // Only skipped files and findings: exit 1.
+  CHECK(run_in(root, cli + " validate --skip-unknown --paths CMakePresets.json tests/data/iac/terraform/plan.json")
+            .status == 1);
+  auto gh = run_in(root, cli + " validate --paths --format github no-such-file.json tests/data/iac/terraform/plan.json");
+  CHECK(gh.status == 2);
+  CHECK(gh.out.find("::error file=no-such-file.json,title=cwfilter path::") != std::string::npos);
+}
