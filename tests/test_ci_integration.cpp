@@ -1,6 +1,8 @@
 // cwfilter in CI and pre-commit: the hook of .pre-commit-hooks.yaml run exactly as pre-commit runs it
 // (its `files` / `types` selection, its `entry` with the changed file names appended) over a
-// commit that mixes a template with other JSON/YAML files; a bad path among several.
+// commit that mixes a template with other JSON/YAML files; a bad path among several; and the
+// GitHub Actions examples of docs/ci-integration.md and README.md (SARIF written and uploaded even
+// when the annotation step fails the job).
 #include <catch2/catch.hpp>
 
 #include <cwfilter/iac.hpp>
@@ -256,4 +258,93 @@ TEST_CASE("validate --paths: a bad path is reported and the other paths are stil
   auto gh = run_in(root, cli + " validate --paths --format github no-such-file.json tests/data/iac/terraform/plan.json");
   CHECK(gh.status == 2);
   CHECK(gh.out.find("::error file=no-such-file.json,title=cwfilter path::") != std::string::npos);
+}
+
+namespace {
+
+// The ```yaml blocks of a Markdown file that contain `needle`.
+std::vector<std::string> yaml_blocks(const std::string& markdown, const std::string& needle) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while ((pos = markdown.find("```yaml\n", pos)) != std::string::npos) {
+    const std::size_t start = pos + 8;
+    const std::size_t end = markdown.find("\n```", start);
+    if (end == std::string::npos) break;
+    std::string block = markdown.substr(start, end - start + 1);
+    if (block.find(needle) != std::string::npos) out.push_back(block);
+    pos = end + 4;
+  }
+  return out;
+}
+
+// Steps of an Actions workflow, or of a bare list of steps (the README's short copy).
+std::vector<Node> steps_of(const std::string& yaml) {
+  // A bare, indented step list: parse it as a sequence.
+  auto doc = cwfilter::iac::detail::parse_yaml(yaml);
+  REQUIRE(doc.ok());
+  if (doc->is_array()) return doc->items;
+  const Node* jobs = doc->get("jobs");
+  REQUIRE(jobs);
+  REQUIRE(!jobs->members.empty());
+  const Node* steps = jobs->members.front().second.get("steps");
+  REQUIRE(steps);
+  return steps->items;
+}
+
+// Whether a step runs after an earlier step failed the job.
+bool runs_after_failure(const Node& step) {
+  const Node* cond = step.get("if");
+  if (!cond) return false;
+  return cond->text.find("always()") != std::string::npos || cond->text.find("failure()") != std::string::npos ||
+         cond->text.find("!cancelled()") != std::string::npos;
+}
+
+void check_actions_example(const std::vector<Node>& steps) {
+  auto run_of = [](const Node& s) { return s.get("run") ? s.get("run")->text : std::string(); };
+  auto uses_of = [](const Node& s) { return s.get("uses") ? s.get("uses")->text : std::string(); };
+  std::size_t annotate = steps.size(), sarif = steps.size(), upload = steps.size();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (run_of(steps[i]).find("--format github") != std::string::npos) annotate = i;
+    if (run_of(steps[i]).find("--format sarif") != std::string::npos) sarif = i;
+    if (uses_of(steps[i]).rfind("github/codeql-action/upload-sarif", 0) == 0) upload = i;
+  }
+  REQUIRE(annotate < steps.size());
+  REQUIRE(sarif < steps.size());
+  REQUIRE(upload < steps.size());
+  CHECK(sarif < upload);
+  // The annotation step exits 1 on findings: the SARIF steps must run anyway.
+  CHECK((sarif < annotate || runs_after_failure(steps[sarif])));
+  CHECK((upload < annotate || runs_after_failure(steps[upload])));
+  // Exit 1 (findings) must not stop the SARIF step before the upload; exit 2 should.
+  const std::string cmd = run_of(steps[sarif]);
+  CHECK((cmd.find("|| [ $? -eq 1 ]") != std::string::npos || runs_after_failure(steps[upload])));
+}
+
+}  // namespace
+
+TEST_CASE("GitHub Actions examples upload the SARIF when there are findings", "[iac][docs]") {
+  SECTION("docs/ci-integration.md") {
+    auto blocks = yaml_blocks(slurp(source_path("docs/ci-integration.md")), "upload-sarif");
+    REQUIRE(blocks.size() == 1);
+    check_actions_example(steps_of(blocks[0]));
+  }
+  SECTION("README.md") {
+    auto blocks = yaml_blocks(slurp(source_path("README.md")), "upload-sarif");
+    REQUIRE(blocks.size() == 1);
+    // The README's copy is a list of steps, indented as in a workflow.
+    std::string block = blocks[0];
+    check_actions_example(steps_of(block));
+  }
+}
+
+TEST_CASE("the pre-commit snippets of the docs are the hooks' definitions", "[iac][docs]") {
+  const std::string docs = slurp(source_path("docs/ci-integration.md"));
+  const std::string readme = slurp(source_path("README.md"));
+  for (const auto& h : hooks()) {
+    INFO(h.id);
+    CHECK(docs.find("entry: " + h.entry + "\n") != std::string::npos);
+    CHECK(readme.find(h.id) != std::string::npos);
+  }
+  CHECK(readme.find("--skip-unknown") != std::string::npos);
+  CHECK(docs.find("types_or: [json, yaml]\n") == std::string::npos);
 }
