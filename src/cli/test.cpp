@@ -150,10 +150,6 @@ int run(const TestArgs& args) {
         write_string(w, d.value);
       }
       w.EndObject();
-      if (dp.is_default) {
-        w.Key("default");
-        w.Bool(true);
-      }
       w.EndObject();
     }
     w.EndArray();

@@ -206,8 +206,9 @@ def test_metric_filter(pattern: str, messages, metric_transformations=None) -> d
     Returns:
         ``{"matches": [{"eventNumber": n, "eventMessage": str, "extractedValues": {...}}, ...]}``
         with 1-based event numbers (DECISIONS 13), plus, with a transformation, ``"metricData":
-        [{"eventNumber", "value", "unit", "dimensions"[, "default": True]}, ...]`` with one entry
-        per published datapoint (defaultValue entries included).
+        [{"eventNumber", "value", "unit", "dimensions"}, ...]`` with one entry per published
+        datapoint (defaultValue entries included, as issue 4 gives the shape; the datapoints'
+        own ``is_default`` tells them apart).
 
     Raises:
         PatternError: invalid pattern (FilterLogEvents wording, "Invalid filter pattern").
@@ -235,8 +236,6 @@ def test_metric_filter(pattern: str, messages, metric_transformations=None) -> d
             entry = {"eventNumber": i + 1,
                      "value": int(value) if value == int(value) and abs(value) < 1e15 else value,
                      "unit": point.unit, "dimensions": point.key.dimensions}
-            if point.is_default:
-                entry["default"] = True
             data.append(entry)
         result["metricData"] = data
     return result
