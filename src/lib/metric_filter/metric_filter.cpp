@@ -212,8 +212,9 @@ Result<MetricFilter, Error> MetricFilter::create(const MetricFilterDefinition& d
   } else if (auto n = detail::parse_number_literal(t.metric_value)) {
     f.literal_value_ = *n;
   } else {
-    return Error{fmt::format("Invalid metric transformation: metricValue '{}' must be a number or a $-prefixed field "
-                             "reference ($.path for JSON patterns, $name or $N for space-delimited ones)",
+    // AWS's wording (patterns.jsonl invalid-020) first, then the value and the forms that fit.
+    return Error{fmt::format("Invalid metric transformation: metricValue must be a number or a $-prefixed field "
+                             "reference, not '{}' ($.path for JSON patterns, $name or $N for space-delimited ones)",
                              t.metric_value)};
   }
 
