@@ -10,6 +10,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -343,3 +344,74 @@ TEST_CASE("alarms.jsonl: every runnable case through cwfilter backtest", "[alarm
     }
   }
 }
+
+// A GetMetricData response as --metric-data (issue 5: "MetricDataResults[].Timestamps/Values,
+// taken as one value per bucket"): the cases whose data are plain values, given as GetMetricData
+// returns them (newest first, with the alarm's metric under its Label and another metric beside
+// it), must give the cases' expected states and texts.
+TEST_CASE("alarms.jsonl: cwfilter backtest over a GetMetricData response", "[alarm][cases][cli]") {
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  int cases_run = 0;
+  for (const auto& c : runnable_cases()) {
+    const auto& alarm = c.get("alarm");
+    // Plain values only: GetMetricData gives one number per timestamp, no sample counts, value
+    // lists or units (the data is stored under the alarm's unit, so unit cases are left out).
+    bool plain = !alarm.HasMember("Unit") &&
+                 !(alarm.HasMember("Statistic") && std::string(alarm["Statistic"].GetString()) == "SampleCount");
+    std::vector<std::pair<std::int64_t, double>> points;
+    for (const auto& m : c.get("metric_data").GetArray()) {
+      if (!m.HasMember("value") || !m["value"].IsNumber() || m.HasMember("sampleCount") ||
+          m.HasMember("values") || m.HasMember("unit") || m.HasMember("storage_resolution")) {
+        plain = false;
+        break;
+      }
+      const char* ts_key = m.HasMember("timestamp") ? "timestamp" : "period_start";
+      points.emplace_back(ms(m[ts_key].GetString()), m["value"].GetDouble());
+    }
+    for (const auto& e : c.get("evaluations").GetArray())
+      plain = plain && !e.HasMember("variant") && !e.HasMember("config_change_before");
+    if (!plain || points.empty()) continue;
+    DYNAMIC_SECTION(c.id) {
+      // Newest first, as GetMetricData's default ScanBy (TimestampDescending) returns them.
+      std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      std::string timestamps, values, other_values;
+      for (const auto& p : points) {
+        if (!timestamps.empty()) timestamps += ',', values += ',', other_values += ',';
+        timestamps += '"' + format_iso_timestamp(p.first) + '"';
+        values += format_java_double(p.second);
+        other_values += format_java_double(p.second + 1e6);
+      }
+      const std::string metric = alarm["MetricName"].GetString();
+      const std::string response =
+          R"({"MetricDataResults":[{"Id":"other","Label":"SomethingElse","Timestamps":[)" + timestamps +
+          R"(],"Values":[)" + other_values + R"(],"StatusCode":"Complete"},{"Id":"m1","Label":")" + metric +
+          R"(","Timestamps":[)" + timestamps + R"(],"Values":[)" + values +
+          R"(],"StatusCode":"Complete"}],"Messages":[]})";
+      const std::string data = write_temp(c.id + ".gmd.json", response);
+      const std::string alarm_path = write_temp(c.id + ".gmd-alarm.json", alarm_json(c, nullptr));
+      std::string args = "--alarm file://" + alarm_path + " --metric-data file://" + data;
+      if (c.has("state_before")) args += std::string(" --initial-state ") + c.get("state_before").GetString();
+      for (const auto& e : c.get("evaluations").GetArray()) args += std::string(" --at ") + e["at"].GetString();
+      const CliRun r = run_cli(args);
+      INFO(args << "\n" << response << "\n" << r.err);
+      REQUIRE(r.exit_code == 0);
+      const auto& evaluations = c.get("evaluations");
+      REQUIRE(r.lines.size() == evaluations.Size());
+      for (rapidjson::SizeType i = 0; i < evaluations.Size(); ++i) {
+        const auto& e = evaluations[i];
+        rapidjson::Document out;
+        out.Parse(r.lines[i].c_str());
+        INFO(r.lines[i]);
+        REQUIRE(out.IsObject());
+        CHECK(std::string(out["StateValue"].GetString()) == e["expected_state"].GetString());
+        if (e.HasMember("expected_reason"))
+          CHECK(std::string(out["StateReason"].GetString()) == e["expected_reason"].GetString());
+        if (e.HasMember("expected_reason_data"))
+          CHECK(normalise_json(out["StateReasonData"].GetString()) == to_json(e["expected_reason_data"]));
+      }
+    }
+    ++cases_run;
+  }
+  CHECK(cases_run >= 20);
+}
+
