@@ -415,3 +415,47 @@ TEST_CASE("alarms.jsonl: cwfilter backtest over a GetMetricData response", "[ala
   CHECK(cases_run >= 20);
 }
 
+// An off-tick --at (docs/decisions.md): the buckets are those of the scheduled instant at or
+// before it, while Timestamp and queryDate show the instant given (AWS's queryDate is the actual
+// evaluation time, 0-65 s after the tick: alarms.md §6.2, §9.2).
+TEST_CASE("cwfilter backtest --at between ticks: the tick's buckets, the given queryDate", "[alarm][cli]") {
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  const std::string alarm = write_temp(
+      "offtick.alarm.json",
+      R"({"AlarmName":"offtick","Namespace":"ns","MetricName":"m","Statistic":"Sum","Period":60,)"
+      R"("EvaluationPeriods":1,"Threshold":1,"ComparisonOperator":"GreaterThanOrEqualToThreshold"})");
+  const std::string data = write_temp(
+      "offtick.data.json",
+      R"({"Namespace":"ns","MetricData":[{"MetricName":"m","Timestamp":"2026-01-01T00:05:10Z","Value":1}]})");
+  const CliRun r = run_cli("--alarm file://" + alarm + " --metric-data file://" + data +
+                           " --at 2026-01-01T00:06:30Z --at 2026-01-01T00:06:59Z --at 2026-01-01T00:07:00Z");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.lines.size() == 3);
+  const char* expected_time[] = {"2026-01-01T00:06:30.000Z", "2026-01-01T00:06:59.000Z", "2026-01-01T00:07:00.000Z"};
+  for (int i = 0; i < 3; ++i) {
+    rapidjson::Document out;
+    out.Parse(r.lines[i].c_str());
+    INFO(r.lines[i]);
+    REQUIRE(out.IsObject());
+    CHECK(std::string(out["Timestamp"].GetString()) == expected_time[i]);
+  }
+  // 00:06:30 and 00:06:59 both read [00:05, 00:06), the bucket of the datum: ALARM. (A state
+  // that does not change keeps its reason and StateReasonData, as DescribeAlarms shows them.)
+  rapidjson::Document first;
+  first.Parse(r.lines[0].c_str());
+  CHECK(std::string(first["StateValue"].GetString()) == "ALARM");
+  CHECK(first["Transition"].GetBool());
+  // The transition's StateReasonData: queryDate is the --at instant, the datapoint the 00:05 bucket.
+  rapidjson::Document reason_data;
+  reason_data.Parse(first["StateReasonData"].GetString());
+  REQUIRE(reason_data.IsObject());
+  CHECK(std::string(reason_data["queryDate"].GetString()) == "2026-01-01T00:06:30.000+0000");
+  CHECK(std::string(reason_data["startDate"].GetString()) == "2026-01-01T00:05:00.000+0000");
+  CHECK(std::string(first["StateReason"].GetString()) ==
+        "Threshold Crossed: 1 datapoint [1.0 (01/01/26 00:05:00)] was greater than or equal to the threshold (1.0).");
+  rapidjson::Document second;
+  second.Parse(r.lines[1].c_str());
+  CHECK(std::string(second["StateValue"].GetString()) == "ALARM");
+  CHECK_FALSE(second["Transition"].GetBool());
+}

@@ -265,6 +265,10 @@ void register_backtest(CLI::App& app) {
       "state; --from/--to at every scheduled instant between them (every minute; every 10 s\n"
       "for 10/20/30 s periods; hourly when Period x EvaluationPeriods exceeds a day). Without\n"
       "either: from the first datum until the last has left the evaluation range.\n"
+      "An off-tick --at TIME is when the evaluation ran: its buckets are those of the scheduled\n"
+      "instant before it (--at 00:06:30 reads the buckets ending at 00:06:00), while Timestamp\n"
+      "and StateReasonData.queryDate show TIME itself, as AWS's queryDate shows the actual\n"
+      "evaluation time, 0-65 s after the scheduled instant (alarms.md 6.2, 9.2).\n"
       "Output: one JSON object per evaluation and line: {AlarmName, Timestamp, StateValue,\n"
       "StateReason, StateReasonData, Transition}. With --summary: one line per alarm instead,\n"
       "{AlarmName, Evaluations, Transitions, TimesInAlarm, SecondsInAlarm}.\n"
@@ -278,7 +282,7 @@ void register_backtest(CLI::App& app) {
                   "State before the first evaluation: OK, ALARM or INSUFFICIENT_DATA (default; "
                   "a newly created alarm)");
   cmd->add_option("--at", args->at, "Evaluate at the scheduled instant at or before TIME "
-                                    "(repeatable, in order)");
+                                    "(repeatable, in order); Timestamp and queryDate show TIME");
   cmd->add_option("--from", args->from, "Evaluate at every scheduled instant from TIME ...");
   cmd->add_option("--to", args->to, "... to TIME (inclusive)");
   cmd->add_flag("--summary", args->summary,
