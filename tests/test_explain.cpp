@@ -66,6 +66,20 @@ TEST_CASE("explain suggests the nearest key path", "[explain]") {
   CHECK(cwfilter::lint::suggest_paths("$.eventNam", event) == std::vector<std::string>{"$.eventName"});
   CHECK(cwfilter::lint::suggest_paths("$.somethingElse", event).empty());
   CHECK(cwfilter::lint::suggest_paths("$.a", "not json").empty());
+  // A wrapping prefix, either way, wins over a typo; the fewest extra segments first.
+  const std::string wrapped = R"({"errorMessages":[],"detail":{"errorMessage":"x","inner":{"errorMessage":"y"}}})";
+  CHECK(cwfilter::lint::suggest_paths("$.errorMessage", wrapped) == std::vector<std::string>{"$.detail.errorMessage"});
+  CHECK(cwfilter::lint::suggest_paths("$.detail.userIdentity.type", event) ==
+        std::vector<std::string>{"$.userIdentity.type"});
+  // Keys of one or two characters are never typos of each other; three may be one edit away.
+  const std::string short_keys = R"({"b":1,"ab":2,"user":"u","list":[1,2]})";
+  CHECK(cwfilter::lint::suggest_paths("$.A", short_keys).empty());
+  CHECK(cwfilter::lint::suggest_paths("$.a", short_keys).empty());
+  CHECK(cwfilter::lint::suggest_paths("$.ac", short_keys).empty());
+  CHECK(cwfilter::lint::suggest_paths("$.AB", short_keys) == std::vector<std::string>{"$.ab"});
+  CHECK(cwfilter::lint::suggest_paths("$.usr", short_keys) == std::vector<std::string>{"$.user"});
+  CHECK(cwfilter::lint::suggest_paths("$.uesr", short_keys) == std::vector<std::string>{"$.user"});
+  CHECK(cwfilter::lint::suggest_paths("$.list[5]", short_keys).empty());
   auto p = cwfilter::compile(R"({ $.errormessage = "Failed authentication" })");
   REQUIRE(p.ok());
   auto ex = cwfilter::lint::explain_event(*p, event);

@@ -32,9 +32,12 @@ struct Explanation {
 };
 Explanation explain_event(const Pattern& pattern, std::string_view message);
 
-// Key paths of a JSON event ("$.a", "$.a.b", "$.list[0]") nearest to `selector` (case-insensitive
-// equality first, then edit distance <= max(2, len/4)). Empty when none is close or the event is
-// not JSON.
+// Key paths of a JSON event ("$.a", "$.a.b", "$.list[0]") nearest to `selector`: the same path
+// but for case; else the same path but for a wrapping prefix (`$.errorMessage` when the event has
+// `$.detail.errorMessage`, or the reverse; fewest extra segments first); else a path with as many
+// segments, each equal or a typo away (keys of 1-2 characters must be equal, 3-5 characters may
+// be 1 edit away, longer ones max(2, length/4); a transposition is one edit; indexes must be equal).
+// Empty when none is close or the event is not JSON.
 std::vector<std::string> suggest_paths(std::string_view selector_text, std::string_view message);
 
 }  // namespace cwfilter::lint

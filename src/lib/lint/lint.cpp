@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <limits>
+#include <optional>
 
 namespace cwfilter::lint {
 
@@ -361,16 +363,67 @@ void collect_paths(const rapidjson::Value& v, const std::string& prefix, std::ve
   }
 }
 
+// Edit distance counting a transposition of two adjacent characters as one edit ("tpye" -> "type"),
+// as typos go (optimal string alignment).
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The segments of a key path as collect_paths writes it: "$.a.['b c'][0]" -> {"a", "['b c']", "[0]"}.
+std::vector<std::string> path_segments(std::string_view p) {
+  std::vector<std::string> out;
+  std::size_t i = !p.empty() && p[0] == '$' ? 1 : 0;
+  while (i < p.size()) {
+    if (p[i] == '.') ++i;
+    if (i >= p.size()) break;
+    std::size_t end;
+    if (p.compare(i, 2, "['") == 0) {
+      end = p.find("']", i + 2);
+      end = end == std::string_view::npos ? p.size() : end + 2;
+    } else if (p[i] == '[') {
+      end = p.find(']', i);
+      end = end == std::string_view::npos ? p.size() : end + 1;
+    } else {
+      end = p.find_first_of(".[", i);
+      if (end == std::string_view::npos) end = p.size();
+    }
+    out.emplace_back(p.substr(i, end - i));
+    i = end;
   }
-  return prev[b.size()];
+  return out;
+}
+
+// Whether `tail` equals the last segments of `path` (case-insensitively), `path` being longer.
+bool is_proper_tail(const std::vector<std::string>& tail, const std::vector<std::string>& path) {
+  if (tail.empty() || tail.size() >= path.size()) return false;
+  const std::size_t skip = path.size() - tail.size();
+  for (std::size_t i = 0; i < tail.size(); ++i)
+    if (!iequals(tail[i], path[skip + i])) return false;
+  return true;
+}
+
+// How far a segment of the event's path is from the selector's: 0 when equal case-insensitively;
+// otherwise the typo distance when it is small enough to be a typo, else nullopt. The rule: array
+// indexes are never typos; a key of 1 or 2 characters must match exactly (any other short key is
+// as close to it as a typo would be: `$.A` is not `$.b`); a key of 3 to 5 characters may be one
+// edit away (a transposition is one edit); a longer key max(2, length/4).
+std::optional<std::size_t> segment_distance(const std::string& want, const std::string& have) {
+  if (iequals(want, have)) return 0;
+  if (want.empty() || want[0] == '[' || have.empty() || have[0] == '[') return std::nullopt;
+  const std::size_t length = std::min(want.size(), have.size());
+  if (length < 3) return std::nullopt;
+  const std::size_t limit = length < 6 ? 1 : std::max<std::size_t>(2, length / 4);
+  const std::size_t d = edit_distance(lower(want), lower(have));
+  if (d > limit) return std::nullopt;
+  return d;
 }
 
 bool parse_event(std::string_view message, rapidjson::Document& doc) {
@@ -396,19 +449,43 @@ std::vector<std::string> suggest_paths(std::string_view selector_text, std::stri
   std::vector<std::string> paths;
   collect_paths(doc, "$", paths, 0);
   std::vector<std::string> out;
+  // 1. The same path but for case.
   for (const auto& p : paths)
     if (iequals(p, selector_text)) out.push_back(p);
   if (!out.empty()) return out;
-  const std::size_t limit = std::max<std::size_t>(2, selector_text.size() / 4);
-  std::size_t best = limit + 1;
-  const std::string want = lower(selector_text);
+  // 2. The same path but for a wrapping prefix, either way: `$.errorMessage` when the event has
+  // `$.detail.errorMessage` (an EventBridge envelope), or the reverse. The fewest extra segments win.
+  const std::vector<std::string> want = path_segments(selector_text);
+  std::size_t best = std::numeric_limits<std::size_t>::max();
   for (const auto& p : paths) {
-    std::size_t d = edit_distance(want, lower(p));
-    if (d < best) {
-      best = d;
+    const std::vector<std::string> have = path_segments(p);
+    if (!is_proper_tail(want, have) && !is_proper_tail(have, want)) continue;
+    const std::size_t extra = have.size() > want.size() ? have.size() - want.size() : want.size() - have.size();
+    if (extra < best) {
+      best = extra;
       out.clear();
     }
-    if (d == best && d <= limit) out.push_back(p);
+    if (extra == best) out.push_back(p);
+  }
+  if (!out.empty()) return out;
+  // 3. A typo: as many segments, each equal or a typo away (segment_distance); the smallest total.
+  best = std::numeric_limits<std::size_t>::max();
+  for (const auto& p : paths) {
+    const std::vector<std::string> have = path_segments(p);
+    if (have.size() != want.size()) continue;
+    std::size_t total = 0;
+    bool close = true;
+    for (std::size_t i = 0; i < want.size() && close; ++i) {
+      auto d = segment_distance(want[i], have[i]);
+      if (d) total += *d;
+      else close = false;
+    }
+    if (!close) continue;
+    if (total < best) {
+      best = total;
+      out.clear();
+    }
+    if (total == best) out.push_back(p);
   }
   return out;
 }
