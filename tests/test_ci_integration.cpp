@@ -2,7 +2,7 @@
 // (its `files` / `types` selection, its `entry` with the changed file names appended) over a
 // commit that mixes a template with other JSON/YAML files; a bad path among several; and the
 // GitHub Actions examples of docs/ci-integration.md and README.md (SARIF written and uploaded even
-// when the annotation step fails the job).
+// when the annotation step fails the job), and SARIF artifact URIs.
 #include <catch2/catch.hpp>
 
 #include <cwfilter/iac.hpp>
@@ -258,6 +258,52 @@ TEST_CASE("validate --paths: a bad path is reported and the other paths are stil
   auto gh = run_in(root, cli + " validate --paths --format github no-such-file.json tests/data/iac/terraform/plan.json");
   CHECK(gh.status == 2);
   CHECK(gh.out.find("::error file=no-such-file.json,title=cwfilter path::") != std::string::npos);
+}
+
+TEST_CASE("SARIF artifact locations: relative under the current directory, file:// URIs elsewhere", "[iac][cli]") {
+  if (std::string(CWFILTER_CLI_PATH).empty()) return;
+  const std::string cli = sh_quote(CWFILTER_CLI_PATH);
+  // The locations of a run's results, as "uri|uriBaseId" (every result of a one-file run has the same).
+  auto locations = [](const std::string& sarif, std::string& root) {
+    rapidjson::Document doc;
+    doc.Parse(sarif.c_str());
+    REQUIRE(doc.IsObject());
+    const auto& run = doc["runs"][0];
+    REQUIRE(run.HasMember("originalUriBaseIds"));
+    root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].GetString();
+    std::set<std::string> out;
+    for (const auto& r : run["results"].GetArray()) {
+      const auto& a = r["locations"][0]["physicalLocation"]["artifactLocation"];
+      out.insert(std::string(a["uri"].GetString()) + "|" + (a.HasMember("uriBaseId") ? a["uriBaseId"].GetString() : ""));
+    }
+    return out;
+  };
+  const fs::path source = fs::canonical(CWFILTER_SOURCE_DIR);
+  const std::string plan = (source / "tests/data/iac/terraform/plan.json").string();
+  std::string root;
+  // An absolute path under the current directory: relative to it.
+  auto under = run_in(source, cli + " validate --paths --format sarif " + sh_quote(plan));
+  CHECK(under.status == 1);
+  CHECK(locations(under.out, root) == std::set<std::string>{"tests/data/iac/terraform/plan.json|%SRCROOT%"});
+  CHECK(root == "file://" + source.string() + "/");
+  // Elsewhere: an absolute file:// URI, percent-encoded, without uriBaseId.
+  const fs::path tmp = fs::temp_directory_path() / ("cwfilter_sarif_" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp / "infra/with space");
+  fs::create_directories(tmp / "other");
+  fs::copy_file(plan, tmp / "infra/with space/plan.json");
+  const fs::path t = fs::canonical(tmp);
+  auto outside = run_in(t / "other", cli + " validate --paths --format sarif " + sh_quote(plan));
+  CHECK(locations(outside.out, root) == std::set<std::string>{"file://" + plan + "|"});
+  CHECK(root == "file://" + (t / "other").string() + "/");
+  auto up = run_in(t / "other", cli + " validate --paths --format sarif '../infra/with space/plan.json'");
+  CHECK(locations(up.out, root) == std::set<std::string>{"file://" + t.string() + "/infra/with%20space/plan.json|"});
+  // A relative path under the current directory stays relative.
+  auto rel = run_in(t / "infra", cli + " validate --paths --format sarif 'with space/plan.json'");
+  CHECK(locations(rel.out, root) == std::set<std::string>{"with%20space/plan.json|%SRCROOT%"});
+  auto abs_under = run_in(t / "infra", cli + " validate --paths --format sarif " + sh_quote((t / "infra/with space/plan.json").string()));
+  CHECK(locations(abs_under.out, root) == std::set<std::string>{"with%20space/plan.json|%SRCROOT%"});
+  fs::remove_all(tmp);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <iostream>
 #include <vector>
 
@@ -287,18 +288,39 @@ void print_github(const Outcome& out) {
   }
 }
 
-std::string uri_of(std::string_view path) {
+// Percent-encodes a path for a URI ('/' kept; ':' too, except in a relative reference, where a
+// first segment with ':' would read as a scheme).
+std::string uri_of(std::string_view path, bool relative) {
   std::string out;
   for (unsigned char c : path) {
     if (c == '\\') out += '/';
-    else if (std::isalnum(c) || std::string_view("-._~/:").find(static_cast<char>(c)) != std::string_view::npos)
+    else if (std::isalnum(c) || std::string_view("-._~/").find(static_cast<char>(c)) != std::string_view::npos ||
+             (c == ':' && !relative))
       out += static_cast<char>(c);
     else out += fmt::format("%{:02X}", c);
   }
   return out;
 }
 
+// A file's SARIF artifactLocation: relative to the current directory (uriBaseId %SRCROOT%, which
+// originalUriBaseIds maps to it) when the file is under it, whether it was given as an absolute or
+// a relative path; otherwise an absolute file:// URI, without uriBaseId.
+struct ArtifactUri {
+  std::string uri;
+  bool relative = false;
+};
+ArtifactUri artifact_uri(const std::string& file, const std::filesystem::path& cwd) {
+  namespace fs = std::filesystem;
+  const fs::path p(file);
+  const fs::path abs = (p.is_absolute() ? p : cwd / p).lexically_normal();
+  const fs::path rel = abs.lexically_relative(cwd);
+  if (!rel.empty() && *rel.begin() != ".." && rel != ".") return {uri_of(rel.generic_string(), true), true};
+  return {"file://" + uri_of(abs.generic_string(), false), false};
+}
+
 void print_sarif(const Outcome& out) {
+  std::error_code ec;
+  const std::filesystem::path cwd = std::filesystem::current_path(ec).lexically_normal();
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   const auto& rules = iac::rules();
@@ -328,6 +350,17 @@ void print_sarif(const Outcome& out) {
   w.EndArray();
   w.EndObject();
   w.EndObject();
+  if (!ec) {
+    w.Key("originalUriBaseIds");
+    w.StartObject();
+    w.Key("%SRCROOT%");
+    w.StartObject();
+    std::string root = "file://" + uri_of(cwd.generic_string(), false);
+    if (root.back() != '/') root += '/';
+    w.Key("uri"); write_string(w, root);
+    w.EndObject();
+    w.EndObject();
+  }
   w.Key("results");
   w.StartArray();
   for (const auto& f : out.findings) {
@@ -344,8 +377,15 @@ void print_sarif(const Outcome& out) {
     w.StartObject();
     w.Key("artifactLocation");
     w.StartObject();
-    w.Key("uri");
-    write_string(w, f.location.file.empty() || f.location.file[0] == '<' ? std::string("cwfilter-argument") : uri_of(f.location.file));
+    if (f.location.file.empty() || f.location.file[0] == '<') {
+      w.Key("uri"); write_string(w, "cwfilter-argument");
+    } else if (ec) {
+      w.Key("uri"); write_string(w, uri_of(f.location.file, !std::filesystem::path(f.location.file).is_absolute()));
+    } else {
+      const ArtifactUri a = artifact_uri(f.location.file, cwd);
+      w.Key("uri"); write_string(w, a.uri);
+      if (a.relative) { w.Key("uriBaseId"); write_string(w, "%SRCROOT%"); }
+    }
     w.EndObject();
     w.Key("region");
     w.StartObject();
