@@ -158,6 +158,29 @@ struct HistoryItem {
   std::string history_data;       // JSON string
 };
 
+// The ConfigurationUpdate item of a newly created alarm (§10): summary `Alarm "NAME" created`,
+// HistoryData {"version":"1.0","type":"Create","createdAlarm":{alarmName, alarmDescription,
+// alarmArn, alarmConfigurationUpdatedTimestamp, namespace, metricName, statistic, period,
+// dimensions, threshold, comparisonOperator, evaluationPeriods, stateValue,
+// stateUpdatedTimestamp, actionsEnabled, alarmActions, insufficientDataActions, okactions}}.
+// `alarm_arn` empty: the alarm's AlarmArn, else one built as alarm_identity() builds it.
+HistoryItem creation_history_item(const MetricAlarm& alarm, const AlarmState& state, std::int64_t at_ms,
+                                  std::string_view alarm_arn = {});
+
+// How executing one action of a transition ended. The evaluator only says which actions are due
+// (Evaluation::actions); whoever executes them (the pipeline's delivery) knows the outcome.
+struct ActionOutcome {
+  bool succeeded = true;
+  std::string reason;  // why it failed (the text after "Reason: "); empty when it succeeded
+  static ActionOutcome success() { return {}; }
+  static ActionOutcome failure(std::string why) { return ActionOutcome{false, std::move(why)}; }
+};
+// The Action item for one executed action (§10): summary `Successfully executed action <arn>` or
+// `Failed to execute action <arn>. Reason: <text>`, HistoryData
+// {"actionState":"Succeeded"|"Failed","notificationResource":"<arn>"}.
+HistoryItem action_history_item(const MetricAlarm& alarm, std::string_view action_arn, std::int64_t at_ms,
+                                const ActionOutcome& outcome);
+
 // The outcome of evaluating an alarm once.
 struct Evaluation {
   std::int64_t query_ms = 0;  // when the evaluation ran (StateReasonData.queryDate)
@@ -175,7 +198,8 @@ struct Evaluation {
   std::string computed_reason;
   std::string computed_reason_data;
   // On a transition: the StateUpdate history item, and the ARNs of the new state's action
-  // list when ActionsEnabled (DECISIONS 21: only on transitions).
+  // list when ActionsEnabled (DECISIONS 21: only on transitions). These actions are due, not
+  // executed: the Action items come from whoever executes them (AlarmEvaluator::record_action).
   std::optional<HistoryItem> history;
   std::vector<std::string> actions;
 };
@@ -189,12 +213,21 @@ Evaluation evaluate(const MetricAlarm& alarm, const AlarmState& current, std::in
 class AlarmEvaluator {
  public:
   AlarmEvaluator(MetricAlarm alarm, AlarmState initial, EvaluationOptions options = {});
+  // PutMetricAlarm of a new alarm at `created_ms`: the initial state (DECISIONS 21) and the
+  // ConfigurationUpdate "created" history item. `alarm_arn` as for creation_history_item.
+  static AlarmEvaluator created(MetricAlarm alarm, std::int64_t created_ms, EvaluationOptions options = {},
+                                std::string_view alarm_arn = {});
   const MetricAlarm& alarm() const noexcept { return alarm_; }
   const AlarmState& state() const noexcept { return state_; }
+  // ConfigurationUpdate, StateUpdate and Action items, oldest first.
   const std::vector<HistoryItem>& history() const noexcept { return history_; }
   // PutMetricAlarm on an existing alarm: the configuration is replaced, the state kept (§5.2).
   void update_configuration(MetricAlarm alarm) { alarm_ = std::move(alarm); }
   Evaluation evaluate(std::int64_t at_ms, const DatapointSource& source);
+  // Records how executing `action_arn` of the transition at `at_ms` ended: an Action item, placed
+  // after the items up to `at_ms` (just after that transition's StateUpdate and the actions
+  // recorded for it before), so a delivery reported late still lands where AWS writes it.
+  void record_action(std::string_view action_arn, std::int64_t at_ms, const ActionOutcome& outcome);
 
  private:
   MetricAlarm alarm_;

@@ -117,6 +117,18 @@ class Pipeline {
   const MetricStore& store() const noexcept;
   std::vector<std::pair<std::string, alarm::AlarmState>> alarm_states() const;
 
+  // The metric alarms' DescribeAlarmHistory items (alarms.md §10), oldest first: each alarm's
+  // ConfigurationUpdate "created" item when its clock starts (at its first scheduled instant),
+  // a StateUpdate per transition, and the Action items reported with record_action. Not kept in
+  // save_state(): a resumed run has the history since its restart.
+  std::vector<alarm::HistoryItem> alarm_history() const;
+  // Reports how executing an action of a metric alarm's transition ended: the delivery of a
+  // notification handed to the NotificationHandler (whose alarm_name, at_ms and
+  // notification.topic_arn identify it), done by whoever delivers it, now or later. Writes the
+  // alarm's Action history item. Returns false for a name that is not a metric alarm here.
+  bool record_action(std::string_view alarm_name, std::string_view action_arn, std::int64_t at_ms,
+                     const alarm::ActionOutcome& outcome);
+
   // Everything needed to resume after a restart: alarm states, evaluation cursors, watermark and
   // the metric datapoints still inside any alarm's reach. JSON text.
   std::string save_state() const;

@@ -142,6 +142,11 @@ struct DeliveryReport {
   std::size_t failed() const;
 };
 
+// The alarm action's outcome for its history (alarms.md §10 Action items): succeeded when every
+// subscription of the topic got the notification (a topic without subscriptions too: SNS accepts
+// the publish); else failed, the reason naming the first failed subscription and its error.
+alarm::ActionOutcome action_outcome(const DeliveryReport& report);
+
 // Running totals for the run summary.
 struct DeliveryStats {
   std::size_t notifications = 0;          // deliver() calls

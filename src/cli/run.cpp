@@ -40,6 +40,7 @@ struct RunArgs {
   std::string summary_format = "text";
   int max_attempts = 4;
   std::uint64_t checkpoint_records = 10000;
+  std::string history;
   std::vector<std::string> inputs;
 };
 
@@ -59,6 +60,22 @@ std::optional<std::int64_t> parse_duration(const std::string& text) {
   double mult = unit.empty() || unit == "s" ? 1000 : unit == "ms" ? 1 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
   if (mult < 0 || v < 0 || end == text.c_str()) return std::nullopt;
   return static_cast<std::int64_t>(v * mult);
+}
+
+// One DescribeAlarmHistory item as a JSON line (AlarmHistoryItems[] shape; Timestamp ISO-8601).
+std::string history_line(const alarm::HistoryItem& h) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  auto text = [&](const std::string& v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
+  w.StartObject();
+  w.Key("AlarmName"); text(h.alarm_name);
+  w.Key("AlarmType"); text(h.alarm_type);
+  w.Key("Timestamp"); text(alarm::format_iso_timestamp(h.timestamp_ms));
+  w.Key("HistoryItemType"); text(h.history_item_type);
+  w.Key("HistorySummary"); text(h.history_summary);
+  w.Key("HistoryData"); text(h.history_data);
+  w.EndObject();
+  return b.GetString();
 }
 
 int fail(const std::string& m, int code = 2) {
@@ -396,13 +413,30 @@ int run(RunArgs args) {
   RunState state;
   const bool stateful = !args.state.empty();
   const std::vector<MetricFilterDefinition> pipeline_filters = config.metric_filters;
+  // Each delivery's outcome becomes the alarm's Action history item (alarms.md §10). Outbox
+  // entries carry the alarm and instant of their transition alongside (streak notifications and
+  // an outbox restored after a crash have none: no history item).
+  struct ActionOrigin {
+    std::string alarm_name;
+    std::int64_t at_ms = 0;
+  };
+  std::vector<std::optional<ActionOrigin>> outbox_origins;
+  Pipeline* running = nullptr;
+  auto record = [&](const std::optional<ActionOrigin>& origin, const Notification& n, const DeliveryReport& report) {
+    if (origin && running) running->record_action(origin->alarm_name, n.topic_arn, origin->at_ms, action_outcome(report));
+  };
   auto pipeline = Pipeline::create(std::move(config), options, [&](const PipelineNotification& n) {
-    if (stateful)
+    std::optional<ActionOrigin> origin;
+    if (!n.streak) origin = ActionOrigin{n.alarm_name, n.at_ms};
+    if (stateful) {
       state.outbox.push_back(n.notification);
-    else
-      dispatcher->deliver(n.notification);
+      outbox_origins.push_back(std::move(origin));
+    } else {
+      record(origin, n.notification, dispatcher->deliver(n.notification));
+    }
   });
   if (!pipeline.ok()) return fail(pipeline.error().message, 1);
+  running = &pipeline.value();
   for (const auto& w : pipeline->warnings()) std::cerr << "cwfilter run: warning: " << w << "\n";
 
   // Dimension cardinality: which filters publish each dimensioned metric (for the report).
@@ -464,7 +498,10 @@ int run(RunArgs args) {
     if (state.outbox.empty()) return;
     std::vector<Notification> sending;
     sending.swap(state.outbox);
-    for (const auto& n : sending) dispatcher->deliver(n);
+    std::vector<std::optional<ActionOrigin>> origins;
+    origins.swap(outbox_origins);
+    origins.resize(sending.size());
+    for (std::size_t i = 0; i < sending.size(); ++i) record(origins[i], sending[i], dispatcher->deliver(sending[i]));
     if (!write_state(args.state, *pipeline, state)) state_write_failed = true;
   };
   if (!restored_outbox.empty()) {
@@ -588,6 +625,15 @@ int run(RunArgs args) {
     std::cerr << "cwfilter run: cannot write state file " << args.state << "\n";
     status = 2;
   }
+  if (!args.history.empty()) {
+    std::ofstream out(args.history, std::ios::binary | std::ios::trunc);
+    for (const auto& h : pipeline->alarm_history()) out << history_line(h) << "\n";
+    out.flush();
+    if (!out) {
+      std::cerr << "cwfilter run: cannot write history file " << args.history << "\n";
+      status = 2;
+    }
+  }
   cardinality.warn_new(pipeline->store());
   print_summary(args, *pipeline, reader->stats(), malformed, &dispatcher->stats(), cardinality);
   if (dispatcher->stats().failed > 0) status = std::max(status, 1);
@@ -625,6 +671,9 @@ void register_run(CLI::App& app) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   cmd->add_flag("--quiet", args->quiet, "No progress line on stderr");
+  cmd->add_option("--history", args->history,
+                  "Write the metric alarms' history here at the end, one DescribeAlarmHistory item per line "
+                  "(ConfigurationUpdate, StateUpdate, and Action items with each delivery's outcome)");
   cmd->add_option("--summary-format", args->summary_format, "Summary on stderr: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("inputs", args->inputs, "Files, directories (walked) or - for stdin")->allow_extra_args(true);

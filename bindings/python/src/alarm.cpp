@@ -236,7 +236,21 @@ void bind_alarm(nb::module_& m) {
             for (const auto& h : e.history()) out.append(history_dict(h));
             return out;
           },
-          "StateUpdate history items, oldest first.")
+          "History items as DescribeAlarmHistory dicts, oldest first: ConfigurationUpdate (for an "
+          "evaluator made with created()), StateUpdate per transition, Action per record_action().")
+      .def_static(
+          "created",
+          [](const MetricAlarm& alarm, nb::handle at) { return AlarmEvaluator::created(alarm, to_ms(at)); },
+          nb::arg("alarm"), nb::arg("at"),
+          "A new alarm created at `at`: the initial state and its ConfigurationUpdate history item.")
+      .def(
+          "record_action",
+          [](AlarmEvaluator& e, std::string_view arn, nb::handle at, bool succeeded, std::string reason) {
+            e.record_action(arn, to_ms(at), succeeded ? ActionOutcome::success() : ActionOutcome::failure(std::move(reason)));
+          },
+          nb::arg("action_arn"), nb::arg("at"), nb::kw_only(), nb::arg("succeeded") = true, nb::arg("reason") = "",
+          "Records how executing an action of the transition at `at` ended (an Action history item); "
+          "the evaluator only says which actions are due (Evaluation.actions).")
       .def("update_configuration", &AlarmEvaluator::update_configuration, nb::arg("alarm"),
            "PutMetricAlarm on an existing alarm: the configuration is replaced, the state kept.")
       .def(

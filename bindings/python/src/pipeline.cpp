@@ -183,6 +183,36 @@ void bind_pipeline(nb::module_& m) {
           },
           "{alarm name: AlarmState}.")
       .def(
+          "history",
+          [](const PyPipeline& p) {
+            nb::list out;
+            for (const auto& h : p.pipeline->alarm_history()) {
+              nb::dict d;
+              d["AlarmName"] = h.alarm_name;
+              d["AlarmType"] = h.alarm_type;
+              d["Timestamp"] = h.timestamp_ms;
+              d["HistoryItemType"] = h.history_item_type;
+              d["HistorySummary"] = h.history_summary;
+              d["HistoryData"] = h.history_data;
+              out.append(d);
+            }
+            return out;
+          },
+          "The metric alarms' DescribeAlarmHistory items as dicts, oldest first (ConfigurationUpdate "
+          "when an alarm's clock starts, StateUpdate per transition, Action per record_action()).")
+      .def(
+          "record_action",
+          [](PyPipeline& p, std::string_view alarm_name, std::string_view action_arn, nb::handle at, bool succeeded,
+             std::string reason) {
+            return p.pipeline->record_action(alarm_name, action_arn, to_ms(at),
+                                             succeeded ? alarm::ActionOutcome::success()
+                                                       : alarm::ActionOutcome::failure(std::move(reason)));
+          },
+          nb::arg("alarm_name"), nb::arg("action_arn"), nb::arg("at"), nb::kw_only(), nb::arg("succeeded") = true,
+          nb::arg("reason") = "",
+          "Reports how delivering a notification ended (its alarm_name, topic_arn and at): the "
+          "alarm's Action history item. False for a name that is not a metric alarm.")
+      .def(
           "summary",
           [](const PyPipeline& p) {
             const PipelineSummary& s = p.pipeline->summary();

@@ -216,7 +216,13 @@ struct Pipeline::Impl {
 
   void start_clock(std::int64_t ts) {
     for (auto& slot : alarms)
-      if (!slot.next_tick) slot.next_tick = alarm::scheduled_instant(slot.evaluator.alarm(), ts);
+      if (!slot.next_tick) {
+        slot.next_tick = alarm::scheduled_instant(slot.evaluator.alarm(), ts);
+        // The replay creates the alarm at its first scheduled instant: the initial state and the
+        // ConfigurationUpdate "created" history item (alarms.md §10) carry that time.
+        const std::string arn = alarm::alarm_identity(slot.evaluator.alarm(), options.notification).alarm_arn;
+        slot.evaluator = alarm::AlarmEvaluator::created(slot.evaluator.alarm(), *slot.next_tick, options.evaluation, arn);
+      }
   }
 };
 
@@ -335,6 +341,25 @@ std::vector<std::pair<std::string, alarm::AlarmState>> Pipeline::alarm_states() 
   std::vector<std::pair<std::string, alarm::AlarmState>> out;
   for (const auto& s : impl_->alarms) out.emplace_back(s.evaluator.alarm().alarm_name, s.evaluator.state());
   return out;
+}
+
+std::vector<alarm::HistoryItem> Pipeline::alarm_history() const {
+  std::vector<alarm::HistoryItem> out;
+  for (const auto& s : impl_->alarms) out.insert(out.end(), s.evaluator.history().begin(), s.evaluator.history().end());
+  // Oldest first across alarms; each alarm's own order (StateUpdate, then its Action items) kept.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const alarm::HistoryItem& a, const alarm::HistoryItem& b) { return a.timestamp_ms < b.timestamp_ms; });
+  return out;
+}
+
+bool Pipeline::record_action(std::string_view alarm_name, std::string_view action_arn, std::int64_t at_ms,
+                             const alarm::ActionOutcome& outcome) {
+  for (auto& s : impl_->alarms)
+    if (s.evaluator.alarm().alarm_name == alarm_name) {
+      s.evaluator.record_action(action_arn, at_ms, outcome);
+      return true;
+    }
+  return false;
 }
 
 void Pipeline::add(const LogEvent& e) {
