@@ -167,40 +167,46 @@ std::string summary_line(const BacktestSummary& s) {
   return buf.GetString();
 }
 
+// Exit statuses (README, --help): 1 for invalid input (an alarm or metric data file AWS would
+// reject), 2 for a usage or I/O error (an option's value malformed, options that do not go
+// together, a file that cannot be read).
+constexpr int kInvalidInput = 1;
+constexpr int kUsageError = 2;
+
 int run_backtest(const BacktestArgs& args) {
-  auto fail = [](const std::string& message) {
+  auto fail = [](const std::string& message, int code = kInvalidInput) {
     std::cerr << "cwfilter backtest: " << message << "\n";
-    return 1;
+    return code;
   };
   auto alarm_text = read_argument(args.alarm, "--alarm");
-  if (!alarm_text) return fail(alarm_text.error().message);
+  if (!alarm_text) return fail(alarm_text.error().message, kUsageError);
   auto alarms = parse_alarms_json(alarm_text.value());
   if (!alarms) return fail(alarms.error().message);
   auto data_text = read_argument(args.metric_data, "--metric-data");
-  if (!data_text) return fail(data_text.error().message);
+  if (!data_text) return fail(data_text.error().message, kUsageError);
   auto initial = parse_state_value(args.initial_state);
-  if (!initial) return fail("--initial-state: " + initial.error().message);
+  if (!initial) return fail("--initial-state: " + initial.error().message, kUsageError);
 
   std::vector<std::int64_t> at;
   for (const auto& t : args.at) {
     auto v = parse_iso_timestamp(t);
-    if (!v) return fail("--at: " + v.error().message);
+    if (!v) return fail("--at: " + v.error().message, kUsageError);
     at.push_back(v.value());
   }
   std::optional<std::int64_t> from, to;
   if (!args.from.empty()) {
     auto v = parse_iso_timestamp(args.from);
-    if (!v) return fail("--from: " + v.error().message);
+    if (!v) return fail("--from: " + v.error().message, kUsageError);
     from = v.value();
   }
   if (!args.to.empty()) {
     auto v = parse_iso_timestamp(args.to);
-    if (!v) return fail("--to: " + v.error().message);
+    if (!v) return fail("--to: " + v.error().message, kUsageError);
     to = v.value();
   }
-  if (from.has_value() != to.has_value()) return fail("--from and --to go together");
-  if (from && !at.empty()) return fail("give either --at or --from/--to, not both");
-  if (from && *from > *to) return fail("--from is after --to");
+  if (from.has_value() != to.has_value()) return fail("--from and --to go together", kUsageError);
+  if (from && !at.empty()) return fail("give either --at or --from/--to, not both", kUsageError);
+  if (from && *from > *to) return fail("--from is after --to", kUsageError);
 
   std::string out;
   for (const auto& alarm : alarms.value()) {

@@ -32,10 +32,17 @@ bool read_string_array(const rapidjson::Value& v, std::vector<std::string>& out)
   return true;
 }
 
-int fail(const std::string& message) {
+// Exit statuses (README, --help): 1 for an invalid pattern or invalid input, 2 for a usage or I/O
+// error (a required option missing, a file:// argument that cannot be read).
+constexpr int kInvalidInput = 1;
+constexpr int kUsageError = 2;
+
+int fail(const std::string& message, int code = kInvalidInput) {
   std::cerr << "cwfilter test: " << message << "\n";
-  return 1;
+  return code;
 }
+
+constexpr const char* kNoPattern = "--filter-pattern is required (or filterPattern in --cli-input-json)";
 
 int run(const TestArgs& args) {
   std::optional<std::string> pattern = args.filter_pattern;
@@ -43,9 +50,11 @@ int run(const TestArgs& args) {
   std::optional<std::string> transformations = args.metric_transformations;
   std::string error;
 
+  // Checked before anything is read: without a pattern, stdin would be read for nothing.
+  if (!pattern && !args.cli_input_json) return fail(kNoPattern, kUsageError);
   if (args.cli_input_json) {
     auto text = argument_text(*args.cli_input_json, &error);
-    if (!text) return fail(error);
+    if (!text) return fail(error, kUsageError);
     rapidjson::Document doc;
     doc.Parse(text->c_str(), text->size());
     if (doc.HasParseError() || !doc.IsObject()) return fail("--cli-input-json is not a JSON object");
@@ -62,11 +71,12 @@ int run(const TestArgs& args) {
       transformations = b.GetString();
     }
   }
+  if (!pattern) return fail(kNoPattern, kUsageError);
   if (!args.messages.empty()) {
     messages.clear();
     if (args.messages.size() == 1 && args.messages[0].rfind("file://", 0) == 0) {
       auto text = argument_text(args.messages[0], &error);
-      if (!text) return fail(error);
+      if (!text) return fail(error, kUsageError);
       rapidjson::Document doc;
       doc.Parse(text->c_str(), text->size());
       if (doc.HasParseError() || !read_string_array(doc, messages))
@@ -81,7 +91,6 @@ int run(const TestArgs& args) {
       messages.push_back(line);
     }
   }
-  if (!pattern) return fail("--filter-pattern is required (or filterPattern in --cli-input-json)");
 
   Options options;
   options.error_context = ErrorContext::kFilterLogEvents;
@@ -93,7 +102,7 @@ int run(const TestArgs& args) {
   std::optional<MetricFilter> filter;
   if (transformations) {
     auto text = argument_text(*transformations, &error);
-    if (!text) return fail(error);
+    if (!text) return fail(error, kUsageError);
     auto parsed = parse_metric_transformations(*text);
     if (!parsed.ok()) return fail(parsed.error().message);
     MetricFilterDefinition def{"test-metric-filter", "test-log-group", *pattern, parsed.value()};
@@ -173,7 +182,7 @@ void register_test(CLI::App& app) {
                   "file://F with {\"filterPattern\": ..., \"logEventMessages\": [...]}");
   cmd->add_option("--metric-transformations", args->metric_transformations,
                   "JSON list with one MetricTransformation, or file://F");
-  cmd->footer("Prints the TestMetricFilter response JSON. Exit status: 0 valid pattern, 1 invalid pattern or input, 2 usage.");
+  cmd->footer("Prints the TestMetricFilter response JSON. Exit status: 0 valid pattern, 1 invalid pattern or input, 2 usage or I/O error.");
   cmd->callback([args] { set_exit_code(run(*args)); });
 }
 
