@@ -19,15 +19,28 @@ struct GrammarMessage {
   std::string reason;
 };
 
-inline std::string describe_char(std::string_view rest) {
-  if (rest.empty()) return "the end of the pattern";
+// What the pattern holds at `rest`, as a noun phrase: "'@'", "a non-ASCII character", "the end of
+// the pattern", ... With article = false the phrase has no article, to follow an adjective or a
+// verb: "unquoted non-ASCII character", "unexpected end of the pattern".
+inline std::string describe_char(std::string_view rest, bool article = true) {
+  const std::string_view a = article ? "a " : "";
+  if (rest.empty()) return fmt::format("{}end of the pattern", article ? "the " : "");
   unsigned char c = static_cast<unsigned char>(rest[0]);
-  if (c >= 0x80) return "a non-ASCII character";
-  if (c == '\n') return "a line break";
-  if (c == '\t') return "a tab";
-  if (c < 0x20) return fmt::format("control character 0x{:02x}", c);
+  if (c >= 0x80) return fmt::format("{}non-ASCII character", a);
+  if (c == '\n') return fmt::format("{}line break", a);
+  if (c == '\t') return fmt::format("{}tab", a);
+  if (c < 0x20 || c == 0x7f) return fmt::format("control character 0x{:02x}", c);
   return fmt::format("'{}'", static_cast<char>(c));
 }
+
+// "unquoted character '@'", "unquoted non-ASCII character", "unquoted control character 0x01".
+inline std::string unquoted_char(std::string_view rest) {
+  const std::string what = describe_char(rest, false);
+  return what.front() == '\'' ? "unquoted character " + what : "unquoted " + what;
+}
+
+// "unexpected '='", "unexpected non-ASCII character", "unexpected end of the pattern".
+inline std::string unexpected_char(std::string_view rest) { return "unexpected " + describe_char(rest, false); }
 
 inline bool starts_word(std::string_view rest) {
   return !rest.empty() && (std::isalnum(static_cast<unsigned char>(rest[0])) || rest[0] == '_');
@@ -47,10 +60,8 @@ inline GrammarMessage bad_value(std::string_view rest) {
   if (rest.empty() || rest[0] == '}' || rest[0] == ')' || rest[0] == ']' || rest[0] == ',')
     return {ErrorCode::kSyntax, "expected a value after the operator"};
   if (rest[0] == '=' || rest[0] == '<' || rest[0] == '>' || rest[0] == '!')
-    return {ErrorCode::kSyntax, fmt::format("unexpected {} (one comparison operator per condition)",
-                                            describe_char(rest))};
-  return {ErrorCode::kUnquotedCharacter,
-          fmt::format("unquoted character {} (quote the value)", describe_char(rest))};
+    return {ErrorCode::kSyntax, fmt::format("{} (one comparison operator per condition)", unexpected_char(rest))};
+  return {ErrorCode::kUnquotedCharacter, fmt::format("{} (quote the value)", unquoted_char(rest))};
 }
 
 // What comes after a complete value, condition or group when it is not what the grammar wants.
@@ -84,8 +95,8 @@ GrammarMessage grammar_message(std::string_view rest) {
   } else if constexpr (std::is_same_v<Rule, j::value_end> || std::is_same_v<Rule, s::value_end>) {
     if (starts_word(rest) || (!rest.empty() && rest[0] == '"'))
       return {ErrorCode::kSyntax,
-              fmt::format("unexpected {} right after the value (a doubled quote \"\" ends the string early)",
-                          describe_char(rest))};
+              fmt::format("{} right after the value (a doubled quote \"\" ends the string early)",
+                          unexpected_char(rest))};
     return bad_value(rest);
   } else if constexpr (std::is_same_v<Rule, j::bracket_key_close>) {
     return {ErrorCode::kSyntax, "expected \"']\" to close the bracketed member name"};
@@ -146,19 +157,16 @@ GrammarMessage grammar_message(std::string_view rest) {
     if (rest.empty() || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r')
       return {ErrorCode::kLonePrefix, "'?' or '-' must be followed directly by a term"};
     return {ErrorCode::kUnquotedCharacter,
-            fmt::format("unquoted character {} (terms with characters other than letters, digits "
-                        "and '_' must be double-quoted)",
-                        describe_char(rest))};
+            fmt::format("{} (terms with characters other than letters, digits and '_' must be double-quoted)",
+                        unquoted_char(rest))};
   } else if constexpr (std::is_same_v<Rule, t::term_end>) {
     return {ErrorCode::kUnquotedCharacter,
-            fmt::format("unquoted character {} (terms with characters other than letters, digits "
-                        "and '_' must be double-quoted)",
-                        describe_char(rest))};
+            fmt::format("{} (terms with characters other than letters, digits and '_' must be double-quoted)",
+                        unquoted_char(rest))};
   } else if constexpr (std::is_same_v<Rule, t::end>) {
-    return {ErrorCode::kUnquotedCharacter,
-            fmt::format("unquoted character {} (quote the term)", describe_char(rest))};
+    return {ErrorCode::kUnquotedCharacter, fmt::format("{} (quote the term)", unquoted_char(rest))};
   } else {
-    return {ErrorCode::kSyntax, fmt::format("unexpected {}", describe_char(rest))};
+    return {ErrorCode::kSyntax, unexpected_char(rest)};
   }
 }
 
