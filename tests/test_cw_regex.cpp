@@ -227,7 +227,7 @@ TEST_CASE("regex error messages carry AWS's wording and the reason", "[regex]") 
   auto paren = translate_body("(foo)");
   REQUIRE_FALSE(paren.ok());
   CHECK(paren.error().message ==
-        "Invalid character(s) in term: '(' is not supported (parentheses cannot group; use \\x28 to "
+        "Invalid character(s) in term: '(' and ')' are not supported (parentheses cannot group; use \\x28 to "
         "match a literal '(') at offset 1");
   CHECK(paren.error().fragment == "(foo)%");
 

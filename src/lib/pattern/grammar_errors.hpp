@@ -157,11 +157,11 @@ GrammarMessage grammar_message(std::string_view rest) {
     if (rest.empty() || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r')
       return {ErrorCode::kLonePrefix, "'?' or '-' must be followed directly by a term"};
     return {ErrorCode::kUnquotedCharacter,
-            fmt::format("{} (terms with characters other than letters, digits and '_' must be double-quoted)",
+            fmt::format("{} (a non-alphanumeric term must be double-quoted; only letters, digits and '_' may stand unquoted)",
                         unquoted_char(rest))};
   } else if constexpr (std::is_same_v<Rule, t::term_end>) {
     return {ErrorCode::kUnquotedCharacter,
-            fmt::format("{} (terms with characters other than letters, digits and '_' must be double-quoted)",
+            fmt::format("{} (a non-alphanumeric term must be double-quoted; only letters, digits and '_' may stand unquoted)",
                         unquoted_char(rest))};
   } else if constexpr (std::is_same_v<Rule, t::end>) {
     return {ErrorCode::kUnquotedCharacter, fmt::format("{} (quote the term)", unquoted_char(rest))};

@@ -28,6 +28,13 @@ struct GrammarFailure {
   std::string reason;
 };
 
+// "three" for 3 (the quotas as AWS's documentation words them), digits from ten on.
+std::string count_word(std::size_t n) {
+  static constexpr const char* kWords[] = {"zero", "one", "two",   "three", "four",
+                                           "five", "six", "seven", "eight", "nine"};
+  return n < 10 ? kWords[n] : std::to_string(n);
+}
+
 struct ParseState {
   std::string_view whole;  // the pattern as given (offsets are relative to it)
   const Options* options = nullptr;
@@ -161,7 +168,7 @@ void check_relational(ParseState& s) {
     }
   }
   throw GrammarFailure{ErrorCode::kRelationalNeedsNumber, s.value.offset,
-                       fmt::format("'{}' compares numbers; the value must be a number",
+                       fmt::format("'{}' compares numbers; relational operators require a numeric literal",
                                    ast::to_string(s.op))};
 }
 
@@ -193,7 +200,7 @@ struct action<g::json::bracket_key_text> {
 void add_wildcard_step(ParseState& s, ast::Step::Kind kind, std::size_t offset) {
   if (s.selector.has_wildcard())
     throw GrammarFailure{ErrorCode::kTooManyWildcardsInSelector, offset,
-                         "at most one wildcard ($.* or [*]) per selector"};
+                         "at most one wildcard selector per property selector (one $.* or [*] per selector)"};
   s.selector.steps.push_back({kind, {}, 0});
 }
 template <>
@@ -229,8 +236,8 @@ struct action<g::json::selector> {
     s.selector.text = in.string();
     if (s.selector.has_wildcard() && ++s.wildcard_selectors > s.options->max_wildcard_selectors)
       throw GrammarFailure{ErrorCode::kTooManyWildcardSelectors, s.selector.offset,
-                           fmt::format("at most {} wildcard selectors per pattern",
-                                       s.options->max_wildcard_selectors)};
+                           fmt::format("at most {} wildcard selectors per filter pattern",
+                                       count_word(s.options->max_wildcard_selectors))};
     s.condition = ast::JsonCondition{};
     s.condition.selector = std::move(s.selector);
   }
@@ -376,7 +383,7 @@ struct action<g::space::ellipsis> {
     for (const auto& f : s.space.fields)
       if (f.ellipsis)
         throw GrammarFailure{ErrorCode::kMultipleEllipsis, s.offset_of(in.begin()),
-                             "at most one '...' per pattern"};
+                             "more than one ellipsis (at most one '...' per pattern)"};
     s.field.ellipsis = true;
   }
 };
@@ -431,6 +438,24 @@ void run(std::string_view trimmed, ParseState& state) {
     throw GrammarFailure{ErrorCode::kSyntax, state.offset_of(in.current()), "unexpected input"};
 }
 
+// Whether a pattern that starts with '{' but does not end with '}' is a whole JSON pattern followed
+// by more text (`{ $.a = 1 } ?ERROR`), rather than an unclosed one.
+bool json_then_text(std::string_view trimmed, std::string_view whole, const Options& options) {
+  const std::size_t close = trimmed.rfind('}');
+  if (close == std::string_view::npos) return false;
+  ParseState probe;
+  probe.whole = whole;
+  probe.options = &options;
+  try {
+    run<g::json::pattern>(trimmed.substr(0, close + 1), probe);
+    return true;
+  } catch (const GrammarFailure&) {
+  } catch (const CompileError&) {
+  } catch (const pegtl::parse_error&) {
+  }
+  return false;
+}
+
 bool is_ascii_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -467,7 +492,10 @@ Result<ast::Pattern> parse_pattern(std::string_view pattern, const Options& opti
     if (p.front() == '{') {
       if (p.back() != '}')
         return make_error_with(ErrorCode::kMissingClosingBrace, pattern, e,
-                               "If a filter pattern starts with '{' it must end with '}'", "");
+                               "If a filter pattern starts with '{' it must end with '}'",
+                               json_then_text(p, pattern, options)
+                                   ? "JSON selectors cannot be combined with text terms"
+                                   : "");
       run<g::json::pattern>(p, state);
       return ast::Pattern{ast::JsonPattern{std::move(state.stack.back())}};
     }

@@ -39,8 +39,8 @@ unsigned hex_value(unsigned char c) {
 std::string invalid_character_reason(unsigned char c) {
   if (c == '(' || c == ')')
     return fmt::format(
-        "'{}' is not supported (parentheses cannot group; use \\x{:02X} to match a literal '{}')",
-        static_cast<char>(c), c, static_cast<char>(c));
+        "'(' and ')' are not supported (parentheses cannot group; use \\x{:02X} to match a literal '{}')",
+        c, static_cast<char>(c));
   if (c >= 0x80)
     return fmt::format("byte 0x{:02X} is not supported (multi-byte characters cannot appear in a regex)",
                        c);
