@@ -174,6 +174,30 @@ TEST_CASE("optimised paths: adversarial variants are what they claim", "[optimis
   CHECK_FALSE(p.matches(v[v.size() - 4]));     // truncated
 }
 
+TEST_CASE("optimised paths: the prefilter looks behind JSON escapes", "[optimised]") {
+  auto p = compile(R"({ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") })").value();
+  const auto& pf = p.impl().prefilter;
+  // An escape somewhere else (an escaped policy document) no longer lets the event through.
+  CHECK_FALSE(pf.may_match(R"({"eventName":"CreateRole","policy":"{\"Effect\":\"Allow\"}"})"));
+  CHECK_FALSE(pf.may_match(R"({"eventName":"ConsoleLogin","errorMessage":"Failed\nauthentication"})"));
+  // Escapes that decode to the literals are seen through.
+  CHECK(pf.may_match(R"({"eventName":"\u0043onsoleLogin","errorMessage":"Failed\u0020authentication"})"));
+  CHECK(pf.may_match(R"({"eventName":"Console\u004Cogin","x":"\\","errorMessage":"Failed authentication"})"));
+  // What the decoder does not accept is left to the parser (never rejected here).
+  CHECK(pf.may_match(R"({"eventName":"x\q"})"));
+  CHECK(pf.may_match(R"({"eventName":"\udc00"})"));
+  CHECK(pf.may_match(R"({"eventName":"\ud800x"})"));
+  CHECK(pf.may_match(R"({"eventName":"\u12"})"));
+  CHECK(pf.may_match("{\"eventName\":\"x\\"));
+  // Surrogate pairs decode to the UTF-8 the pattern holds.
+  auto e = compile("{ $.name = \"\xF0\x9F\x98\x80x\" }").value();
+  REQUIRE_FALSE(e.impl().prefilter.empty());
+  CHECK(e.impl().prefilter.may_match(R"({"name":"\ud83d\ude00x"})"));
+  CHECK(e.matches(R"({"name":"\ud83d\ude00x"})"));
+  CHECK_FALSE(e.impl().prefilter.may_match(R"({"name":"\ud83d\ude01x"})"));
+  CHECK_FALSE(e.matches(R"({"name":"\ud83d\ude01x"})"));
+}
+
 TEST_CASE("optimised paths: sparse scan keeps duplicates, wildcards and indexes", "[optimised]") {
   struct Case {
     const char* pattern;

@@ -74,6 +74,9 @@ class MetricFilter {
   // Evaluates one log event. Per DECISIONS 7 a non-matching event yields the defaultValue (when
   // set); per DECISIONS 6 a match whose value is missing or not numeric yields nothing.
   MetricFilterOutcome evaluate(std::string_view message, std::int64_t timestamp_ms) const;
+  // What evaluate() returns for an event known not to match, without reading it: for callers that
+  // rejected the event with a prefilter shared by several filters (the Pipeline does).
+  MetricFilterOutcome evaluate_unmatched(std::int64_t timestamp_ms) const;
 
   const Pattern& pattern() const noexcept { return pattern_; }
   const MetricTransformation& transformation() const noexcept { return transformation_; }

@@ -235,6 +235,9 @@ class StreakDetector {
   // the largest time seen so far). Transitions that become certain are queued.
   void observe(const LogEvent& event);
   void observe(std::string_view message, std::int64_t time_ms, std::string_view event_id = {});
+  // What observe() does with an event known to match neither pattern, without reading it: for
+  // callers that rejected it with a prefilter shared with other consumers (the Pipeline does).
+  void observe_ignored(const LogEvent& event);
   // The clock reached now_ms without events (live input, or the end of a replay window): releases
   // what the watermark (now_ms - max_lateness) passes and fires ResetAfter deadlines up to it.
   void advance_to(std::int64_t now_ms);

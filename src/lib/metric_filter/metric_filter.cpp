@@ -243,18 +243,22 @@ Result<MetricFilter, Error> MetricFilter::create(const MetricFilterDefinition& d
   return f;
 }
 
+MetricFilterOutcome MetricFilter::evaluate_unmatched(std::int64_t timestamp_ms) const {
+  MetricFilterOutcome out;
+  const MetricTransformation& t = transformation_;
+  if (t.default_value) {  // DECISIONS 7: once per non-matching event
+    out.datapoint =
+        MetricFilterDatapoint{MetricKey(t.metric_namespace, t.metric_name), *t.default_value, t.unit, timestamp_ms, true};
+  }
+  return out;
+}
+
 MetricFilterOutcome MetricFilter::evaluate(std::string_view message, std::int64_t timestamp_ms) const {
   MetricFilterOutcome out;
   std::vector<std::optional<FieldValue>> values;
   out.matched = pattern_.match_and_resolve(message, refs_, values);
   const MetricTransformation& t = transformation_;
-  if (!out.matched) {
-    if (t.default_value) {  // DECISIONS 7: once per non-matching event
-      out.datapoint = MetricFilterDatapoint{MetricKey(t.metric_namespace, t.metric_name), *t.default_value, t.unit,
-                                            timestamp_ms, true};
-    }
-    return out;
-  }
+  if (!out.matched) return evaluate_unmatched(timestamp_ms);
   double value = 0;
   std::size_t next = 0;
   if (value_is_ref_) {

@@ -133,7 +133,8 @@ Clauses field_clauses(const CompiledField& f) {
 
 }  // namespace
 
-Prefilter derive_prefilter(const CompiledPattern& cp) {
+namespace {
+Prefilter derive_clauses(const CompiledPattern& cp) {
   Prefilter pf;
   switch (cp.family) {
     case Family::kJson:
@@ -175,18 +176,59 @@ Prefilter derive_prefilter(const CompiledPattern& cp) {
   });
   return pf;
 }
+}  // namespace
 
-bool Prefilter::may_match(std::string_view message) const noexcept {
-  for (const auto& clause : clauses) {
-    bool found = false;
-    for (const auto& lit : clause.any_of)
-      if (contains(message, lit)) {
-        found = true;
+Prefilter derive_prefilter(const CompiledPattern& cp) {
+  Prefilter pf = derive_clauses(cp);
+  pf.prepare();
+  return pf;
+}
+
+Prefilter any_of_prefilters(const std::vector<const Prefilter*>& prefilters) {
+  Prefilter out;
+  for (const Prefilter* p : prefilters)
+    if (p->empty()) {
+      out.prepare();
+      return out;  // that one may match any event
+    }
+  if (prefilters.empty()) {
+    out.prepare();
+    return out;
+  }
+  for (const Prefilter* p : prefilters) out.json = out.json || p->json;  // a backslash disables rejection
+  auto same = [](const LiteralClause& a, const LiteralClause& b) {
+    auto x = a.any_of, y = b.any_of;
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    return x == y;
+  };
+  auto required_by = [&](const LiteralClause& c, const Prefilter& p) {
+    return std::any_of(p.clauses.begin(), p.clauses.end(), [&](const LiteralClause& pc) { return same(c, pc); });
+  };
+  auto required_by_all = [&](const LiteralClause& c) {
+    return std::all_of(prefilters.begin(), prefilters.end(), [&](const Prefilter* p) { return required_by(c, *p); });
+  };
+  for (const auto& c : prefilters.front()->clauses)
+    if (required_by_all(c)) out.clauses.push_back(c);
+  LiteralClause either;
+  bool every_one_has_own = true;
+  for (const Prefilter* p : prefilters) {
+    const LiteralClause* own = nullptr;
+    for (const auto& c : p->clauses)
+      if (!required_by_all(c)) {
+        own = &c;
         break;
       }
-    if (!found) return json && std::memchr(message.data(), '\\', message.size()) != nullptr;
+    if (!own) {
+      every_one_has_own = false;
+      break;
+    }
+    for (const auto& lit : own->any_of)
+      if (std::find(either.any_of.begin(), either.any_of.end(), lit) == either.any_of.end()) either.any_of.push_back(lit);
   }
-  return true;
+  if (every_one_has_own && !either.any_of.empty()) out.clauses.push_back(std::move(either));
+  out.prepare();
+  return out;
 }
 
 }  // namespace cwfilter::detail

@@ -7,7 +7,9 @@
 // - JSON patterns compare *decoded* values. Without any backslash in the event, every decoded
 //   string is the raw bytes between its quotes, and numbers and true/false/null are their source
 //   text, so the literal is again in the raw bytes. With a backslash anywhere (`\u0043onsoleLogin`,
-//   `\"`, `\/`) the literal may hide behind an escape: then the prefilter does not reject.
+//   `\"`, `\/`) the literal may hide behind an escape: then a missing literal is looked for again
+//   in the event with its escapes decoded (where every decoded string V stands as `"V"`), and an
+//   escape JSON does not allow (or an unpaired surrogate) never rejects.
 //   A value that can only be a string (it is not a number lexeme nor part of true/false/null)
 //   is searched with its quotes (`"ConsoleLogin"`, `"AccessDenied` for a prefix, `Operation"` for a
 //   suffix), which is far more selective than the bare word.
@@ -32,12 +34,30 @@ struct Prefilter {
   bool json = false;                   // a backslash in the event disables rejection
 
   bool empty() const noexcept { return clauses.empty(); }
-  // False only when the event certainly does not match.
+  // Builds the search for `clauses` (prefilter_search.cpp); call it once they are final.
+  void prepare();
+  // False only when the event certainly does not match. Needs prepare().
   bool may_match(std::string_view message) const noexcept;
+
+  // A literal with its two anchor bytes (the rarest, far apart), compared 16/32 positions at a time.
+  struct Needle {
+    std::string text;
+    std::size_t a = 0, b = 0;
+  };
+
+ private:
+  std::vector<std::vector<Needle>> search_;  // per clause (always-true ones dropped): its needles
+  bool prepared_ = false;
 };
 
-// The literals of a compiled pattern (its AST and family are read; nothing else).
+// The literals of a compiled pattern (its AST and family are read; nothing else). Prepared.
 Prefilter derive_prefilter(const CompiledPattern& cp);
+
+// A prefilter for "at least one of these patterns matches" (one search for several consumers of
+// the same events): the clauses every one of them requires and, when each has a clause of its own,
+// one more clause "a literal of the first own clause of any of them" ((a && x) || (a && y) implies
+// a && (x || y)). Empty (every event may match) when one of them is empty or the list is. Prepared.
+Prefilter any_of_prefilters(const std::vector<const Prefilter*>& prefilters);
 
 // Fast substring test: memchr for one byte; memchr of the first byte and a compare
 // (std::string_view::find, no set-up) for short texts (log lines) and for needles whose first

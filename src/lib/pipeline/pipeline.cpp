@@ -4,6 +4,9 @@
 // passed it, so out-of-order records within the lateness give exactly the in-order result.
 #include <cwfilter/pipeline.hpp>
 
+#include "pattern/compiled.hpp"
+#include "pattern/prefilter.hpp"
+
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -98,6 +101,10 @@ struct Pipeline::Impl {
   };
   std::vector<AlarmSlot> alarms;
   std::vector<streak::StreakDetector> streaks;
+  // One raw-bytes check for every pattern of the log group (metric filters, streak failure and
+  // success patterns): an event it rejects matches none of them, so no filter or detector reads it
+  // (for the seed and its streak alarm: one search for `"ConsoleLogin"` instead of three).
+  detail::Prefilter group_prefilter;
   MetricStore store;
   std::vector<std::string> warnings;
   PipelineSummary summary;
@@ -327,6 +334,15 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
       p.streaks.push_back(std::move(det.value()));
     }
   }
+  {
+    std::vector<const detail::Prefilter*> consumers;
+    for (const auto& f : p.filters) consumers.push_back(&f.pattern().impl().prefilter);
+    for (const auto& det : p.streaks) {
+      consumers.push_back(&det.rule().failure_pattern().impl().prefilter);
+      if (const Pattern* s = det.rule().success_pattern()) consumers.push_back(&s->impl().prefilter);
+    }
+    p.group_prefilter = detail::any_of_prefilters(consumers);
+  }
   // Sources point into the store, which lives in the heap-allocated Impl: stable from here on.
   for (auto& slot : p.alarms) slot.source = alarm::store_source(p.store, slot.evaluator.alarm());
   return Pipeline(std::move(impl));
@@ -382,8 +398,10 @@ void Pipeline::add(const LogEvent& e) {
   // with CloudWatch); it still lands in its bucket for later evaluations.
   if (e.timestamp_ms < p.evaluated_through) ++p.summary.events_late;
   p.last_event_ms = e.timestamp_ms;
+  const bool may_match = p.group_prefilter.may_match(e.message);
   for (std::size_t i = 0; i < p.filters.size(); ++i) {
-    MetricFilterOutcome out = p.filters[i].evaluate(e.message, e.timestamp_ms);
+    MetricFilterOutcome out =
+        may_match ? p.filters[i].evaluate(e.message, e.timestamp_ms) : p.filters[i].evaluate_unmatched(e.timestamp_ms);
     FilterSummary& s = p.summary.filters[i];
     ++s.events;
     s.matches += out.matched;
@@ -394,7 +412,10 @@ void Pipeline::add(const LogEvent& e) {
       p.publish(*out.datapoint);
     }
   }
-  for (auto& det : p.streaks) det.observe(e);
+  for (auto& det : p.streaks) {
+    if (may_match) det.observe(e);
+    else det.observe_ignored(e);
+  }
   if (!p.streaks.empty()) p.drain_streaks();
   if (!p.max_event_ms || e.timestamp_ms > *p.max_event_ms) {
     p.max_event_ms = e.timestamp_ms;

@@ -296,9 +296,14 @@ struct StreakDetector::State {
   }
 
   void observe(std::string_view message, std::int64_t t, std::string_view event_id) {
-    ++stats.events;
     int status = 0;
     const auto kind = impl->classify_into(message, options.max_key_bytes, scratch_key, status);
+    observe_classified(kind, status, t, event_id);
+  }
+
+  // `scratch_key` holds the key of a failure or success.
+  void observe_classified(EventClass::Kind kind, int status, std::int64_t t, std::string_view event_id) {
+    ++stats.events;
     if (kind == EventClass::Kind::kIgnored) {
       ++stats.ignored;
     } else if (status == 1) {
@@ -375,6 +380,12 @@ void StreakDetector::observe(const LogEvent& event) {
 
 void StreakDetector::observe(std::string_view message, std::int64_t time_ms, std::string_view event_id) {
   state_->observe(message, time_ms, event_id);
+}
+
+void StreakDetector::observe_ignored(const LogEvent& event) {
+  if (!event.has_timestamp) ++state_->stats.events_without_timestamp;
+  const std::int64_t t = event.has_timestamp ? event.timestamp_ms : (state_->have_time ? state_->max_seen : 0);
+  state_->observe_classified(EventClass::Kind::kIgnored, 0, t, event.event_id);
 }
 
 void StreakDetector::advance_to(std::int64_t now_ms) {

@@ -16,36 +16,17 @@
 namespace cwfilter::streak {
 
 // The streak's gate: literals every event matching the FailurePattern *or* the SuccessPattern
-// contains, checked once on the raw bytes (pattern/prefilter.hpp says why that is sound). Its
-// clauses are those both patterns' own prefilters require (for the seed: `"ConsoleLogin"`), or, when
-// they share none, one clause "a literal of the failure's first clause or of the success's first
-// clause". An event the gate rejects is ignored without any parse; nearly every event of a
-// CloudTrail stream is rejected by one substring search of bytes the metric filter just read.
+// contains (pattern/prefilter.hpp any_of_prefilters: for the seed, `"ConsoleLogin"` and then
+// `"Failed authentication"` or `"Success"`), checked once on the raw bytes. An event the gate
+// rejects is ignored without any parse; nearly every event of a CloudTrail stream is.
 detail::Prefilter make_gate(const Pattern& failure, const Pattern* success);
-
-// make_gate's clauses with a search made for them (gate.cpp): anchor bytes compared 16/32 at a
-// time, and the backslash test fused into the same pass. Same answers as Prefilter::may_match.
-class Gate {
- public:
-  struct Needle {
-    std::string text;
-    std::size_t a = 0, b = 0;  // anchor offsets: the literal's rarest bytes, far apart
-  };
-  Gate() = default;
-  explicit Gate(const detail::Prefilter& prefilter);
-  bool may_match(std::string_view message) const noexcept;
-
- private:
-  std::vector<std::vector<Needle>> clauses_;  // all must hold; each: any of its needles
-  bool json_ = false;
-};
 
 struct StreakRule::Impl {
   StreakAlarm alarm;
   std::vector<GroupBySelector> group_by;  // resolved (default applied)
   Pattern failure;
   std::optional<Pattern> success;
-  Gate gate;  // see make_gate
+  detail::Prefilter gate;  // see make_gate
   std::vector<FieldRef> refs;                                // every alternative, flattened
   std::vector<std::pair<std::size_t, std::size_t>> items;   // per GroupBy item: [begin, end) in refs
   bool has_json_refs = false;

@@ -83,40 +83,8 @@ bool usable(const std::optional<FieldValue>& v) {
 }  // namespace
 
 detail::Prefilter make_gate(const Pattern& failure, const Pattern* success) {
-  const detail::Prefilter& f = failure.impl().prefilter;
-  if (!success) return f;
-  const detail::Prefilter& s = success->impl().prefilter;
-  detail::Prefilter gate;
-  if (f.empty() || s.empty()) return gate;  // one of them may match any event
-  gate.json = f.json || s.json;             // a backslash disables rejection for JSON patterns
-  auto same = [](const detail::LiteralClause& a, const detail::LiteralClause& b) {
-    auto x = a.any_of, y = b.any_of;
-    std::sort(x.begin(), x.end());
-    std::sort(y.begin(), y.end());
-    return x == y;
-  };
-  const detail::LiteralClause* f_own = nullptr;  // the first clause of each not shared by the other
-  const detail::LiteralClause* s_own = nullptr;
-  for (const auto& fc : f.clauses) {
-    bool shared = false;
-    for (const auto& sc : s.clauses) shared = shared || same(fc, sc);
-    if (shared) gate.clauses.push_back(fc);
-    else if (!f_own) f_own = &fc;
-  }
-  for (const auto& sc : s.clauses) {
-    bool shared = false;
-    for (const auto& fc : f.clauses) shared = shared || same(fc, sc);
-    if (!shared && !s_own) s_own = &sc;
-  }
-  // (a && x) || (a && y) implies a && (x || y): one more clause, checked only on events that hold
-  // the shared ones (for the seed: `"Failed authentication"` or `"Success"`).
-  if (f_own && s_own) {
-    detail::LiteralClause either = *f_own;
-    for (const auto& lit : s_own->any_of)
-      if (std::find(either.any_of.begin(), either.any_of.end(), lit) == either.any_of.end()) either.any_of.push_back(lit);
-    gate.clauses.push_back(std::move(either));
-  }
-  return gate;
+  if (!success) return failure.impl().prefilter;
+  return detail::any_of_prefilters({&failure.impl().prefilter, &success->impl().prefilter});
 }
 
 GroupBySelector default_group_by() { return {"$.userIdentity.arn", "$.userIdentity.userName"}; }
@@ -203,7 +171,7 @@ Result<StreakRule, Error> StreakRule::create(StreakAlarm alarm, const Options& o
     }
     impl->items.emplace_back(begin, impl->refs.size());
   }
-  impl->gate = Gate(make_gate(impl->failure, impl->success ? &*impl->success : nullptr));
+  impl->gate = make_gate(impl->failure, impl->success ? &*impl->success : nullptr);
   impl->sparse_path = impl->failure.family() == Family::kJson &&
                       (!impl->success || (impl->success->family() == Family::kJson &&
                                           impl->success->options().max_json_depth == impl->failure.options().max_json_depth));
