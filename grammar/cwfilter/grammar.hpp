@@ -4,7 +4,8 @@
 // the rules below that appear inside must<> (each such rule has a name of its own).
 //
 // The family (term / JSON / space-delimited / regex) is chosen before parsing (§1.1); each family
-// has its own top rule, applied to the pattern with its surrounding whitespace trimmed.
+// has its own top rule, applied to the pattern with its surrounding whitespace trimmed. The body of
+// every `%regex%` (standalone, JSON value or space-delimited condition) is regex::body.
 #pragma once
 
 #include <tao/pegtl.hpp>
@@ -17,6 +18,8 @@ using pegtl::any;
 using pegtl::at;
 using pegtl::digit;
 using pegtl::eof;
+using pegtl::rep_min_max;
+using pegtl::xdigit;
 using pegtl::if_must;
 using pegtl::must;
 using pegtl::not_at;
@@ -43,7 +46,8 @@ struct dq_content : star<dq_char> {};
 struct dq_close : one<'"'> {};  // must: an unterminated quote
 struct dquoted : seq<one<'"'>, dq_content, must<dq_close>> {};
 
-// %regex%: the body runs to the next '%' ('%' itself is not a legal regex character, §5.2).
+// %regex%: the body runs to the next '%' ('%' itself is not a legal regex character, §5.2). The
+// body's own syntax is regex::body below, applied to it by translate_regex (src/lib/regex/).
 struct regex_body : star<not_one<'%'>> {};
 struct regex_close : one<'%'> {};  // must
 struct regex_value : seq<one<'%'>, regex_body, must<regex_close>> {};
@@ -149,5 +153,74 @@ struct end : eof {};  // must
 struct pattern : seq<ws, opt<terms>, ws, must<end>> {};
 
 }  // namespace term
+
+// ---- regular expressions: the body between the '%' signs (§5) ----------------------------------
+// Semantics that a grammar cannot express (a repetition's minimum above its maximum, a class range
+// in the wrong order or ending at a class escape) are checked by the actions in
+// src/lib/regex/cw_regex.cpp; messages are in src/lib/regex/regex_grammar_errors.hpp.
+namespace regex {
+
+// §5.2: letters, digits, the symbols `: _ # = @ / ; , -`, the space (accepted in practice), and the
+// operators. Checked on the raw characters before any syntax: an escaped `\(` is still rejected.
+struct symbol : one<':', '_', '#', '=', '@', '/', ';', ',', '-', ' '> {};
+struct operator_char : one<'^', '$', '?', '[', ']', '{', '}', '|', '\\', '*', '+', '.'> {};
+struct allowed_char : sor<alnum, symbol, operator_char> {};
+struct allowed_end : eof {};  // must: the first character outside the set
+struct characters : seq<star<allowed_char>, must<allowed_end>> {};
+
+// Escapes: \d \D \w \W \s \S, \xhh, and a backslash before any allowed non-alphanumeric character.
+struct set_escape : one<'d', 'D', 'w', 'W', 's', 'S'> {};
+struct hex_escape : seq<one<'x'>, xdigit, xdigit> {};
+struct literal_escape : sor<symbol, operator_char> {};
+struct escape_body : sor<set_escape, hex_escape, literal_escape> {};  // must
+
+// Character classes [...] / [^...]: items are single characters or escapes, `a-z` a range; `-`
+// is literal first or last; `[` must be escaped; `[]` and `[^]` are empty, not a literal `]`.
+struct class_open : one<'['> {};
+struct class_negate : one<'^'> {};
+struct class_close : one<']'> {};
+struct class_escape : seq<one<'\\'>, must<escape_body>> {};
+struct class_literal : not_one<']', '[', '\\'> {};
+struct class_item : sor<class_escape, class_literal> {};  // must: fails on a nested '['
+struct range_dash : seq<one<'-'>, not_at<sor<class_close, eof>>> {};
+struct class_member : seq<not_at<sor<class_close, eof>>, must<class_item>, opt<range_dash, must<class_item>>> {};
+struct class_not_empty : not_at<class_close> {};  // must
+struct class_body : seq<class_open, opt<class_negate>, must<class_not_empty>, plus<class_member>, class_close> {};
+struct class_unterminated : pegtl::failure {};  // must: reached (back at '[') when no ']' closes the class
+struct char_class : seq<at<class_open>, sor<class_body, must<class_unterminated>>> {};
+
+// Repetitions: ? * + {m} {m,} {,n} {m,n} with counts up to 1000 (RE2's limit), then an optional
+// lazy '?'. Nothing else may repeat a repetition, an anchor, or nothing.
+struct count : seq<at<digit>, star<one<'0'>>, opt<sor<string<'1', '0', '0', '0'>, rep_min_max<1, 3, digit>>>,
+                   not_at<digit>> {};
+struct brace : seq<one<'{'>, sor<seq<count, opt<one<','>, opt<count>>>, seq<one<','>, count>>, one<'}'>> {};
+struct simple_quantifier : one<'?', '*', '+'> {};
+struct quantifier : sor<simple_quantifier, brace> {};
+struct lazy : one<'?'> {};
+struct after_quantifier : not_at<quantifier> {};  // must
+struct after_lazy : not_at<quantifier> {};        // must
+struct quantified : seq<quantifier, sor<seq<lazy, must<after_lazy>>, must<after_quantifier>>> {};
+
+struct caret : one<'^'> {};
+struct dollar : one<'$'> {};
+struct after_caret : not_at<quantifier> {};   // must
+struct after_dollar : not_at<quantifier> {};  // must
+struct dot : one<'.'> {};
+struct literal : sor<alnum, symbol> {};
+struct escape : seq<one<'\\'>, must<escape_body>> {};
+struct atom : sor<literal, dot, escape, char_class> {};
+struct piece : sor<seq<caret, must<after_caret>>, seq<dollar, must<after_dollar>>, seq<atom, opt<quantified>>> {};
+
+// Branches: `|` splits the whole expression (no groups); no branch may be empty.
+struct branch : plus<piece> {};
+struct first_branch : branch {};  // must
+struct next_branch : branch {};   // must (after '|')
+struct alternation : one<'|'> {};
+struct not_empty : not_at<eof> {};  // must: '%%'
+struct body_end : eof {};           // must: a character no piece can start with
+struct body : seq<at<characters>, must<not_empty>, must<first_branch>, star<alternation, must<next_branch>>,
+                  must<body_end>> {};
+
+}  // namespace regex
 
 }  // namespace cwfilter::grammar

@@ -1,5 +1,8 @@
 // CloudWatch Logs' restricted regular-expression dialect (`%regex%`, filter-patterns.md §5),
-// validated and translated to RE2 syntax with the same meaning.
+// validated and translated to RE2 syntax with the same meaning. The syntax, the restricted character
+// set included, is the PEGTL grammar grammar::regex::body (grammar/cwfilter/grammar.hpp); its error
+// messages are in regex_grammar_errors.hpp; cw_regex.cpp holds the translating actions and the two
+// checks a grammar cannot make (a repetition's minimum above its maximum, a range's order).
 //
 // The dialect (what translate_regex accepts; decisions where AWS is silent are marked [D]):
 //  * Characters: A-Z a-z 0-9, the symbols `: _ # = @ / ; , -`, the operators `^ $ ? [ ] { } | \ * + .`
