@@ -177,7 +177,8 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   const detail::PatternSetImpl& s = *impl_;
   out.clear();
   struct Scratch {
-    std::vector<std::uint8_t> found;
+    std::vector<std::uint8_t> found, found_decoded;
+    std::string decoded;
     JsonEvent sparse, full;
     std::vector<detail::Token> tokens;
   };
@@ -186,6 +187,7 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   // Each shared step runs at most once, and only when a pattern needs it.
   bool scanned_literals = false;
   int backslash = -1;
+  int decoded = -1;  // -1: not tried; 0: the escapes could not be decoded; 1: t.decoded holds them
   bool scanned_json = false;
   JsonEvent::ScanResult scan = JsonEvent::ScanResult::kUnsure;
   std::size_t parsed_depth = SIZE_MAX, validated_depth = SIZE_MAX;
@@ -211,7 +213,23 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
     }
     if (all || !cp.prefilter.json) return all;
     if (backslash < 0) backslash = std::memchr(message.data(), '\\', message.size()) != nullptr;
-    return backslash == 1;
+    if (backslash == 0) return false;
+    // A JSON pattern's literal may hide behind an escape: its clauses again over the decoded event
+    // (decoded and scanned once per event; an escape JSON lacks never rejects).
+    if (decoded < 0) {
+      decoded = detail::decode_json_escapes(message, t.decoded) ? 1 : 0;
+      if (decoded == 1) {
+        t.found_decoded.assign(s.literals.size(), 0);
+        s.scanner->scan(t.decoded, t.found_decoded.data());
+      }
+    }
+    if (decoded == 0) return true;
+    for (const auto& clause : clauses) {
+      bool any = false;
+      for (auto id : clause) any = any || t.found_decoded[id];
+      if (!any) return false;
+    }
+    return true;
   };
   auto full_parse = [&](std::size_t depth) {
     if (parsed_depth != depth) {

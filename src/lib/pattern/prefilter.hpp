@@ -53,6 +53,12 @@ struct Prefilter {
 // The literals of a compiled pattern (its AST and family are read; nothing else). Prepared.
 Prefilter derive_prefilter(const CompiledPattern& cp);
 
+// The event with every JSON escape replaced by what it stands for, everything else copied: each
+// decoded string value V of the event is then in `out` as `"V"`, so a literal missing from `out`
+// is missing from every value. False when an escape is not one JSON allows (or a surrogate is
+// unpaired): such an event is left to the parser.
+bool decode_json_escapes(std::string_view in, std::string& out);
+
 // A prefilter for "at least one of these patterns matches" (one search for several consumers of
 // the same events): the clauses every one of them requires and, when each has a clause of its own,
 // one more clause "a literal of the first own clause of any of them" ((a && x) || (a && y) implies

@@ -136,11 +136,9 @@ void append_utf8(std::string& out, unsigned cp) {
   }
 }
 
-// The event with every JSON escape replaced by what it stands for, everything else copied: each
-// decoded string value V of the event is then in `out` as `"V"`, so a literal missing from `out`
-// is missing from every value. False when an escape is not one JSON allows (or a surrogate is
-// unpaired): such an event is left to the parser.
-bool decode_escapes(std::string_view in, std::string& out) {
+}  // namespace
+
+bool decode_json_escapes(std::string_view in, std::string& out) {
   out.clear();
   out.reserve(in.size());
   std::size_t i = 0;
@@ -183,12 +181,14 @@ bool decode_escapes(std::string_view in, std::string& out) {
   return true;
 }
 
+namespace {
+
 // A JSON event with escapes, which the raw search could not reject: the clauses again over the
 // decoded text (rare: CloudTrail events with escaped policy documents, ~3%).
 bool may_match_decoded(std::string_view message, const std::vector<LiteralClause>& clauses) noexcept {
   try {
     thread_local std::string decoded;
-    if (!decode_escapes(message, decoded)) return true;
+    if (!decode_json_escapes(message, decoded)) return true;
     const std::string_view text(decoded);
     for (const auto& clause : clauses) {
       bool found = false;
