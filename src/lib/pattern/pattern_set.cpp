@@ -6,6 +6,7 @@
 #include "pattern/prefilter.hpp"
 #include "pattern/tokenizer.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -14,22 +15,31 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CWFILTER_TEDDY 1
+#endif
 
 namespace cwfilter {
 namespace detail {
 
 namespace {
 
-// Finds which of many literals occur in a text in one pass. Candidate positions are those whose
-// byte is one of the literals' first bytes (found 16 at a time with SSE2 when there are at most
-// kMaxFirstBytes of them: JSON literals nearly all start with '"'); there the next 4 bytes are
-// hashed into a small bitmap of the literals' first 4 bytes, and hits are verified. Literals
-// shorter than 4 bytes are searched one by one.
+// Finds which of many literals occur in a text in one pass. With SSSE3 (Teddy, as in Hyperscan):
+// the literals go into 8 buckets, and for each of their first 4 bytes two 16-entry tables map the
+// byte's low and high nibble to the buckets holding that byte there; 16 positions at a time, the
+// AND of those lookups leaves the buckets a literal of which may start at each position (no false
+// negatives); only those positions go on to the exact check below. JSON literals nearly all start with '"', the
+// commonest byte of JSON, so looking at 4 bytes rather than the first one matters. Without SSSE3:
+// candidate positions are those whose byte is one of the literals' first bytes (SSE2), where the
+// next 4 bytes are hashed into a small bitmap of the literals' first 4 bytes. Literals shorter
+// than 4 bytes are searched one by one.
 class MultiLiteral {
  public:
   static constexpr unsigned kBits = 12;
 
   explicit MultiLiteral(const std::vector<std::string>& literals) : literals_(literals) {
+    build_teddy();
     std::vector<std::vector<std::uint32_t>> buckets(1u << kBits);
     for (std::uint32_t id = 0; id < literals.size(); ++id) {
       const std::string& lit = literals[id];
@@ -66,6 +76,14 @@ class MultiLiteral {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const std::size_t n = text.size();
     std::size_t i = 0;
+#if CWFILTER_TEDDY
+    if (have_ssse3_) {
+      i = scan_teddy(p, n, found);
+      for (; i + 4 <= n; ++i)
+        if (is_first_[p[i]]) check(p, n, i, found);
+      return;
+    }
+#endif
 #if defined(__SSE2__)
     if (firsts_.size() <= kMaxFirstBytes) {
       __m128i want[kMaxFirstBytes];
@@ -88,6 +106,66 @@ class MultiLiteral {
 
  private:
   static constexpr std::size_t kMaxFirstBytes = 4;
+  static constexpr std::size_t kTeddyBytes = 4;  // literal bytes looked at per position
+
+  void build_teddy() {
+#if CWFILTER_TEDDY
+    have_ssse3_ = __builtin_cpu_supports("ssse3");
+    // Literals sorted by their first bytes, cut into 8 runs: a bucket's literals look alike, so
+    // its nibble tables admit few other byte strings.
+    std::vector<std::uint32_t> ids;
+    for (std::uint32_t id = 0; id < literals_.size(); ++id)
+      if (literals_[id].size() >= kTeddyBytes) ids.push_back(id);
+    std::sort(ids.begin(), ids.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return literals_[a].compare(0, kTeddyBytes, literals_[b], 0, kTeddyBytes) < 0;
+    });
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const std::size_t b = k * 8 / std::max<std::size_t>(ids.size(), 1);
+      const std::string& lit = literals_[ids[k]];
+      for (std::size_t j = 0; j < kTeddyBytes; ++j) {
+        const auto c = static_cast<unsigned char>(lit[j]);
+        lo_[j][c & 15] |= static_cast<std::uint8_t>(1u << b);
+        hi_[j][c >> 4] |= static_cast<std::uint8_t>(1u << b);
+      }
+    }
+#endif
+  }
+
+#if CWFILTER_TEDDY
+  // Positions [0, returned) are done; the caller checks the rest one by one. The bucket bits only
+  // filter positions: a candidate is settled by check().
+  __attribute__((target("ssse3"))) std::size_t scan_teddy(const unsigned char* p, std::size_t n,
+                                                          std::uint8_t* found) const {
+    __m128i lo[kTeddyBytes], hi[kTeddyBytes];
+    for (std::size_t j = 0; j < kTeddyBytes; ++j) {
+      lo[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo_[j]));
+      hi[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi_[j]));
+    }
+    const __m128i nib = _mm_set1_epi8(0x0F);
+    std::size_t i = 0;
+    // Bytes p[i + j .. i + j + 16) for j < kTeddyBytes must be in the text.
+    for (; i + 16 + kTeddyBytes - 1 <= n; i += 16) {
+      __m128i m = _mm_set1_epi8(static_cast<char>(0xFF));
+      for (std::size_t j = 0; j < kTeddyBytes; ++j) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + j));
+        const __m128i l = _mm_shuffle_epi8(lo[j], _mm_and_si128(v, nib));
+        const __m128i h = _mm_shuffle_epi8(hi[j], _mm_and_si128(_mm_srli_epi16(v, 4), nib));
+        m = _mm_and_si128(m, _mm_and_si128(l, h));
+      }
+      auto bits = static_cast<unsigned>(~_mm_movemask_epi8(_mm_cmpeq_epi8(m, _mm_setzero_si128()))) & 0xFFFFu;
+      // Candidates: the exact 4-byte hash of check() settles them (few literals per hash).
+      while (bits) {
+        check(p, n, i + static_cast<std::size_t>(__builtin_ctz(bits)), found);
+        bits &= bits - 1;
+      }
+    }
+    return i;
+  }
+#endif
+  bool have_ssse3_ = false;
+  alignas(16) std::uint8_t lo_[kTeddyBytes][16] = {};
+  alignas(16) std::uint8_t hi_[kTeddyBytes][16] = {};
+
   static std::uint32_t hash(std::uint32_t x) { return (x * 2654435761u) >> (32 - kBits); }
 
   // Position i (with i + 4 <= n) against the literals whose first 4 bytes hash like p[i..i+4).
