@@ -3,7 +3,8 @@
 # and test: nanobind, scikit-build-core and pytest from PyPI. Prints the environment's python.
 #
 #   CWFILTER_VENV=<dir>   use another environment
-#   CWFILTER_PYSPARK=1    also install pyspark (~450 MB; needs a JVM) for the PySpark example test
+#   CWFILTER_PYSPARK=1    also install pyspark 3.5.x (~320 MB; needs a JVM: Java 17 works) for the
+#                         PySpark example test
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${CWFILTER_VENV:-$repo/build/venv}"
@@ -13,6 +14,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q "scikit-build-core>=0.10" "nanobind>=2.0" "pytest>=7" >&2
 if [ "${CWFILTER_PYSPARK:-0}" = 1 ]; then
-  "$venv/bin/python" -m pip install -q pyspark >&2
+  "$venv/bin/python" -m pip install -q "pyspark>=3.5,<3.6" >&2
 fi
 echo "$venv/bin/python"

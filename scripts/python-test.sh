@@ -8,7 +8,7 @@
 #
 # Needs what scripts/install-deps.sh installs (compiler, CMake, Ninja, the C++ libraries,
 # python3-venv) and access to PyPI for scikit-build-core, nanobind and pytest.
-# CWFILTER_PYSPARK=1 also installs pyspark (a ~450 MB download; needs a JVM, e.g. Debian's
+# CWFILTER_PYSPARK=1 also installs pyspark 3.5.x (a ~320 MB download; needs a JVM, e.g. Debian's
 # default-jre-headless) so that the PySpark example's test runs instead of being skipped.
 # Exit status: pytest's (non-zero on any failure).
 set -euo pipefail

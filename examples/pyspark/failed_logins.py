@@ -95,6 +95,10 @@ def main(argv: list[str]) -> int:
         return 2
     from pyspark import SparkContext
 
+    # Spark starts its Python workers with `python3` from PATH unless told otherwise; they must
+    # run this interpreter (the virtual environment where cwfilter is installed), or they fail
+    # with "No module named 'cwfilter'".
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     sc = SparkContext("local[*]", "cwfilter-failed-logins")
     sc.setLogLevel("ERROR")
     try:
