@@ -14,8 +14,10 @@
 
 namespace cwfilter::detail {
 
-// Adds x to non-overlapping partials `p` (increasing magnitude), exactly.
-inline void grow_partials(std::vector<double>& p, double x) {
+// Adds x to non-overlapping partials `p` (increasing magnitude), exactly. P: std::vector<double>
+// or SmallPartials (size, operator[], resize to a smaller size, push_back).
+template <class P>
+inline void grow_partials(P& p, double x) {
   std::size_t i = 0;
   for (std::size_t j = 0; j < p.size(); ++j) {
     double y = p[j];
@@ -30,7 +32,8 @@ inline void grow_partials(std::vector<double>& p, double x) {
 }
 
 // Correctly rounded value of non-overlapping partials in increasing magnitude (fsum's last step).
-inline double round_partials(const std::vector<double>& p) {
+template <class P>
+inline double round_partials(const P& p) {
   std::size_t n = p.size();
   if (n == 0) return 0.0;
   double hi = p[--n];
@@ -112,12 +115,62 @@ class ExactSum {
   std::size_t heap_bytes() const {
     return lo_ ? sizeof(*lo_) + lo_->capacity() * sizeof(double) : 0;
   }
+  // Calls f with each double of the multiset (their exact sum is the total).
+  template <class F>
+  void for_each_part(F&& f) const {
+    f(hi_);
+    if (lo_)
+      for (double x : *lo_) f(x);
+  }
 
  private:
   double hi_ = 0.0;
   // Exact rounding errors as non-overlapping partials; allocated only once an add was inexact,
   // so that the common integer case costs 16 bytes.
   std::unique_ptr<std::vector<double>> lo_;
+};
+
+// Partials with room for a few inline: the sums a query adds up need no allocation.
+class SmallPartials {
+ public:
+  SmallPartials() = default;
+  SmallPartials(const SmallPartials&) = delete;
+  SmallPartials& operator=(const SmallPartials&) = delete;
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  double& operator[](std::size_t i) noexcept { return heap_.empty() ? inline_[i] : heap_[i]; }
+  double operator[](std::size_t i) const noexcept { return heap_.empty() ? inline_[i] : heap_[i]; }
+  void resize(std::size_t n) noexcept { n_ = n; }  // only ever shrinks (grow_partials)
+  void push_back(double x) {
+    if (heap_.empty() && n_ < kInline) {
+      inline_[n_++] = x;
+      return;
+    }
+    if (heap_.empty()) heap_.assign(inline_, inline_ + n_);
+    heap_.resize(n_);
+    heap_.push_back(x);
+    ++n_;
+  }
+
+ private:
+  static constexpr std::size_t kInline = 8;
+  double inline_[kInline];
+  std::size_t n_ = 0;
+  std::vector<double> heap_;  // once more than kInline partials were needed
+};
+
+// An exact running sum (fsum partials) for the short life of a query: no allocation in the
+// common case, unlike ExactSum, whose compact form suits values kept per cell.
+class ExactAccumulator {
+ public:
+  void add(double x) { grow_partials(p_, x); }
+  void add(const ExactSum& s) {
+    s.for_each_part([this](double x) { grow_partials(p_, x); });
+  }
+  double value() const { return round_partials(p_); }
+
+ private:
+  SmallPartials p_;
 };
 
 }  // namespace cwfilter::detail

@@ -562,7 +562,7 @@ std::vector<std::optional<Aggregate>> MetricStore::query_buckets(const MetricKey
   auto it = impl_->metrics.find(key);
   if (it == impl_->metrics.end()) return out;
   struct Acc {
-    ExactSum count, sum;
+    detail::ExactAccumulator count, sum;
     double minimum = std::numeric_limits<double>::infinity();
     double maximum = -std::numeric_limits<double>::infinity();
     bool any = false;
