@@ -168,14 +168,30 @@ class InputReader {
   const InputStats& stats() const noexcept { return stats_; }
   const InputOptions& options() const noexcept { return options_; }
 
+  // Progress of read_path / read_stdin, for progress displays: the raw bytes read so far from
+  // files and stdin by this reader (for gzip files the compressed bytes, so it ends at the file
+  // sizes), read_buffer data not included. It runs ahead of the events delivered by at most one
+  // read chunk (64 KiB), or by the whole document for JSON documents, which are read before their
+  // records are delivered. The callback, if set, runs inside the read_* calls after every chunk.
+  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+  using ProgressCallback = std::function<void(std::uint64_t bytes_read)>;
+  void set_progress_callback(ProgressCallback on_progress) { on_progress_ = std::move(on_progress); }
+  // What read_path(path) will read, in raw bytes: the file's size, or the sum of the sizes of the
+  // files a directory walk reads. Error if the path cannot be examined or walked.
+  Result<std::uint64_t, Error> input_size(const std::filesystem::path& path) const;
+
  private:
   InputReader(InputOptions options, EventCallback on_event, MalformedCallback on_malformed);
   Result<bool, Error> read_file(const std::filesystem::path& path);
+  Result<std::vector<std::string>, Error> walk_directory(const std::filesystem::path& dir) const;
+  void count_bytes(std::size_t n);
 
   InputOptions options_;
   EventCallback on_event_;
   MalformedCallback on_malformed_;
   InputStats stats_;
+  std::uint64_t bytes_read_ = 0;
+  ProgressCallback on_progress_;
 };
 
 // Convenience: everything one path (or buffer) yields, collected in memory.

@@ -29,6 +29,7 @@ std::size_t FileSource::read(char* out, std::size_t n) {
     fault_ = StreamFault{consumed_, false, fmt::format("read error: {}", std::strerror(errno)), true};
   }
   consumed_ += k;
+  if (k > 0 && on_read_) on_read_(k);
   return k;
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,10 +43,12 @@ class MemorySource final : public ByteSource {
   std::size_t pos_ = 0;
 };
 
-// Reads a FILE* it does not own (stdin) or owns (close_on_destroy).
+// Reads a FILE* it does not own (stdin) or owns (close_on_destroy). `on_read`, if set, is told
+// the size of every chunk read (progress displays).
 class FileSource final : public ByteSource {
  public:
-  FileSource(std::FILE* file, bool close_on_destroy) : file_(file), owned_(close_on_destroy) {}
+  FileSource(std::FILE* file, bool close_on_destroy, std::function<void(std::size_t)> on_read = {})
+      : file_(file), owned_(close_on_destroy), on_read_(std::move(on_read)) {}
   ~FileSource() override;
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
@@ -54,6 +57,7 @@ class FileSource final : public ByteSource {
  private:
   std::FILE* file_;
   bool owned_;
+  std::function<void(std::size_t)> on_read_;
 };
 
 // Lets the reader look at the first bytes (gzip magic) and then read them again.

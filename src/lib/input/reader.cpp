@@ -827,8 +827,13 @@ void InputReader::read_buffer(std::string_view data, std::string source_name) {
              hint_from_name(source_name));
 }
 
+void InputReader::count_bytes(std::size_t n) {
+  bytes_read_ += n;
+  if (on_progress_) on_progress_(bytes_read_);
+}
+
 Result<bool, Error> InputReader::read_stdin() {
-  input::FileSource raw(stdin, false);
+  input::FileSource raw(stdin, false, [this](std::size_t n) { count_bytes(n); });
   const std::string name = "-";
   if (auto err = run_source(options_, on_event_, on_malformed_, stats_, name, raw, NameHint::kNone)) {
     return Error{fmt::format("-: {}", *err)};
@@ -842,7 +847,7 @@ Result<bool, Error> InputReader::read_file(const std::filesystem::path& path) {
   if (f == nullptr) {
     return Error{fmt::format("{}: cannot open: {}", name, std::strerror(errno))};
   }
-  input::FileSource raw(f, true);
+  input::FileSource raw(f, true, [this](std::size_t n) { count_bytes(n); });
   if (auto err = run_source(options_, on_event_, on_malformed_, stats_, name, raw,
                             hint_from_name(name))) {
     return Error{fmt::format("{}: {}", name, *err)};
@@ -850,14 +855,11 @@ Result<bool, Error> InputReader::read_file(const std::filesystem::path& path) {
   return true;
 }
 
-Result<bool, Error> InputReader::read_path(const std::filesystem::path& path) {
-  if (path == "-") return read_stdin();
-  std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec)) return read_file(path);
-
+Result<std::vector<std::string>, Error> InputReader::walk_directory(const std::filesystem::path& path) const {
   // Collect, then sort byte-wise: directory order is file-system dependent, and CloudTrail's
   // layout (.../YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz) then
   // reads in time order.
+  std::error_code ec;
   std::vector<std::string> files;
   auto skipped = [&](const std::filesystem::path& p) {
     const std::string base = p.filename().string();
@@ -879,13 +881,38 @@ Result<bool, Error> InputReader::read_path(const std::filesystem::path& path) {
       files.push_back(entry.path().string());
     }
   }
-  ec.clear();
   std::sort(files.begin(), files.end());
-  for (const std::string& file : files) {
+  return files;
+}
+
+Result<bool, Error> InputReader::read_path(const std::filesystem::path& path) {
+  if (path == "-") return read_stdin();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return read_file(path);
+  auto files = walk_directory(path);
+  if (!files) return files.error();
+  for (const std::string& file : files.value()) {
     auto r = read_file(file);
     if (!r) return r.error();
   }
   return true;
+}
+
+Result<std::uint64_t, Error> InputReader::input_size(const std::filesystem::path& path) const {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    auto files = walk_directory(path);
+    if (!files) return files.error();
+    std::uint64_t total = 0;
+    for (const std::string& file : files.value()) {
+      auto size = std::filesystem::file_size(file, ec);
+      if (!ec) total += size;  // a file that vanished since the walk is read as an error later
+    }
+    return total;
+  }
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Error{fmt::format("{}: cannot get its size: {}", path.string(), ec.message())};
+  return static_cast<std::uint64_t>(size);
 }
 
 Result<InputResult, Error> read_all(const std::filesystem::path& path, const InputOptions& options) {
