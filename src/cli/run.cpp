@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace cwfilter::cli {
@@ -36,7 +37,7 @@ struct RunArgs {
   std::string input_format = "auto";
   std::string timestamp_field;
   std::string dead_letter = "cwfilter-dead-letter.jsonl";
-  bool quiet = false;
+  bool no_progress = false;
   std::string summary_format = "text";
   int max_attempts = 4;
   std::uint64_t checkpoint_records = 10000;
@@ -169,17 +170,32 @@ bool write_state(const std::string& path, const Pipeline& pipeline, const RunSta
   return true;
 }
 
+// Progress on stderr while it is a terminal (issue 6). A replay of files and directories, whose
+// size is known up front, shows a bar of the raw bytes read (compressed bytes for .gz) out of the
+// inputs' total size, the percentage, the events read and their rate, and the time left; stdin and
+// --follow, whose size is unknown, show the event count and rate. Redrawn in place (\r) at most
+// 10 times a second; finish() draws the final state and clears the line, as clear() does before
+// anything else is printed.
 class Progress {
  public:
-  explicit Progress(bool enabled) : enabled_(enabled) {}
-  void tick(std::uint64_t events, const std::string& source) {
-    if (!enabled_ || (events & 1023) != 0) return;
-    auto t = std::chrono::steady_clock::now();
-    if (t - last_ < std::chrono::milliseconds(200)) return;
-    last_ = t;
-    std::string s = source.size() > 50 ? "..." + source.substr(source.size() - 47) : source;
-    std::fprintf(stderr, "\r\033[Kcwfilter run: %llu events  %s", static_cast<unsigned long long>(events), s.c_str());
-    shown_ = true;
+  explicit Progress(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+  void set_total(std::optional<std::uint64_t> total_bytes) {
+    total_ = total_bytes;
+    start_ = std::chrono::steady_clock::now();  // rates and time left count from the first read
+  }
+  void event(const std::string& source) {
+    ++events_;
+    if (!enabled_ || !due()) return;
+    if (!total_) source_ = source;
+    draw(false);
+  }
+  void bytes(std::uint64_t bytes_read) {
+    bytes_ = bytes_read;
+    draw(false);
+  }
+  void finish() {
+    if (enabled_ && total_) draw(true);
+    clear();
   }
   void clear() {
     if (shown_) std::fprintf(stderr, "\r\033[K");
@@ -187,9 +203,76 @@ class Progress {
   }
 
  private:
+  static std::string rate_text(double per_second) {
+    if (per_second >= 1e6) return fmt::format("{:.1f}M", per_second / 1e6);
+    if (per_second >= 1e4) return fmt::format("{:.0f}k", per_second / 1e3);
+    if (per_second >= 1e3) return fmt::format("{:.1f}k", per_second / 1e3);
+    return fmt::format("{:.0f}", per_second);
+  }
+  static std::string size_text(std::uint64_t n) {
+    if (n >= (std::uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1 << 30));
+    if (n >= (std::uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1 << 20));
+    if (n >= 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
+    return fmt::format("{} B", n);
+  }
+  static std::string duration_text(double seconds) {
+    auto s = static_cast<std::uint64_t>(seconds + 0.5);
+    if (s >= 3600) return fmt::format("{}:{:02d}:{:02d}", s / 3600, s / 60 % 60, s % 60);
+    return fmt::format("{}:{:02d}", s / 60, s % 60);
+  }
+  static std::size_t columns() {
+    winsize ws{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+    return 80;
+  }
+
+  // At most 10 frames a second, a redraw after clear() included.
+  bool due() const { return std::chrono::steady_clock::now() - last_ >= std::chrono::milliseconds(100); }
+
+  void draw(bool final_frame) {
+    if (!enabled_ || (!final_frame && !due())) return;
+    const auto t = std::chrono::steady_clock::now();
+    last_ = t;
+    const double elapsed = std::chrono::duration<double>(t - start_).count();
+    const std::string rate = elapsed > 0 ? rate_text(static_cast<double>(events_) / elapsed) : "-";
+    const std::size_t width = columns() - 1;  // the last column would wrap on some terminals
+    std::string line;
+    if (total_) {
+      const std::uint64_t total = std::max(*total_, bytes_);  // a file grown since it was measured
+      const double fraction = total ? static_cast<double>(bytes_) / static_cast<double>(total) : 1.0;
+      // Only a complete read shows 100%.
+      const unsigned percent = bytes_ >= total ? 100u : std::min(99u, static_cast<unsigned>(fraction * 100));
+      std::string eta = "--:--";
+      if (bytes_ >= total) eta = duration_text(0);
+      else if (bytes_ > 0 && elapsed >= 0.5) eta = duration_text(elapsed * (1 - fraction) / fraction);
+      const std::string text = fmt::format(" {:3d}% {}/{}  {} events  {}/s  ETA {}", percent, size_text(bytes_),
+                                           size_text(total), events_, rate, eta);
+      if (width >= text.size() + 12) {
+        const std::size_t bar = std::min<std::size_t>(40, width - text.size() - 2);
+        const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(bar));
+        line = "[" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + text;
+      } else {
+        line = text;
+      }
+    } else {
+      line = fmt::format("cwfilter run: {} events  {}/s", events_, rate);
+      if (!source_.empty())
+        line += "  " + (source_.size() > 50 ? "..." + source_.substr(source_.size() - 47) : source_);
+    }
+    if (line.size() > width) line.resize(width);
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+
   bool enabled_;
   bool shown_ = false;
-  std::chrono::steady_clock::time_point last_{};
+  std::optional<std::uint64_t> total_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t events_ = 0;
+  std::string source_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_ = start_ - std::chrono::seconds(1);  // the first frame is due
 };
 
 // Dimension cardinality (MetricStoreOptions::dimension_sets_per_hour_limit): CloudWatch Logs may
@@ -412,6 +495,7 @@ int run(RunArgs args) {
   // committed (see RunState); without it they are delivered at once.
   RunState state;
   const bool stateful = !args.state.empty();
+  Progress progress(!args.no_progress && ::isatty(STDERR_FILENO));
   const std::vector<MetricFilterDefinition> pipeline_filters = config.metric_filters;
   // Each delivery's outcome becomes the alarm's Action history item (alarms.md §10). Outbox
   // entries carry the alarm and instant of their transition alongside (streak notifications and
@@ -432,6 +516,7 @@ int run(RunArgs args) {
       state.outbox.push_back(n.notification);
       outbox_origins.push_back(std::move(origin));
     } else {
+      progress.clear();  // a stdout subscription may write to the same terminal
       record(origin, n.notification, dispatcher->deliver(n.notification));
     }
   });
@@ -480,11 +565,9 @@ int run(RunArgs args) {
   std::signal(SIGTERM, on_signal);
 
   // ---- input ----
-  Progress progress(!args.quiet && ::isatty(STDERR_FILENO));
   std::vector<MalformedRecord> malformed;
   state.records_done = done;
   std::map<std::string, std::uint64_t>& seen = state.records_done;
-  std::uint64_t events = 0;
   std::optional<std::int64_t>& newest_ts = state.newest_event_ms;
   bool state_write_failed = false;
   // Commit: the state with the outbox, then deliver the outbox, then the state without it (so a
@@ -501,6 +584,7 @@ int run(RunArgs args) {
     std::vector<std::optional<ActionOrigin>> origins;
     origins.swap(outbox_origins);
     origins.resize(sending.size());
+    progress.clear();  // a stdout subscription may write to the same terminal
     for (std::size_t i = 0; i < sending.size(); ++i) record(origins[i], sending[i], dispatcher->deliver(sending[i]));
     if (!write_state(args.state, *pipeline, state)) state_write_failed = true;
   };
@@ -525,7 +609,7 @@ int run(RunArgs args) {
     if (!e.has_timestamp) e.timestamp_ms = (newest_ts && !args.follow) ? *newest_ts : now_ms();
     newest_ts = std::max(newest_ts.value_or(e.timestamp_ms), e.timestamp_ms);
     pipeline->add(e);
-    progress.tick(++events, e.source);
+    progress.event(e.source);
     if (pipeline->store().dimension_cardinality_excess_count() != cardinality.warned) {
       progress.clear();
       cardinality.warn_new(pipeline->store());
@@ -544,6 +628,21 @@ int run(RunArgs args) {
   auto reader = InputReader::create(in_opts, on_event, [&](const MalformedRecord& m) { malformed.push_back(m); });
   if (!reader.ok()) return fail(reader.error().message);
   if (args.inputs.empty()) args.inputs.push_back("-");
+  // The bar needs the total size: known for a replay of files and directories, not for stdin or
+  // --follow (a counter then).
+  if (!args.follow && std::find(args.inputs.begin(), args.inputs.end(), "-") == args.inputs.end()) {
+    std::optional<std::uint64_t> total = 0;
+    for (const auto& in : args.inputs) {
+      auto size = reader->input_size(in);
+      if (!size) {  // not a regular file (a FIFO): size unknown
+        total.reset();
+        break;
+      }
+      *total += size.value();
+    }
+    progress.set_total(total);
+  }
+  reader->set_progress_callback([&](std::uint64_t bytes) { progress.bytes(bytes); });
 
   int status = 0;
   // Following stdin: a thread reads lines as they come; the loop below hands them over every
@@ -615,7 +714,7 @@ int run(RunArgs args) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
   }
-  progress.clear();
+  progress.finish();
   // End of input. Without --state the replay is complete: evaluate up to --until (default: the
   // last event plus the longest evaluation range). With --state a later run continues the same
   // stream, so only what the watermark has passed is evaluated, unless --until says where it ends.
@@ -670,7 +769,10 @@ void register_run(CLI::App& app) {
   cmd->add_option("--max-attempts", args->max_attempts, "Delivery attempts per notification and subscription")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  cmd->add_flag("--quiet", args->quiet, "No progress line on stderr");
+  cmd->add_flag("--no-progress,--quiet", args->no_progress,
+                "No progress on stderr. Without it, when stderr is a terminal, a replay of files and directories "
+                "shows a progress bar (bytes read of the inputs' total size, compressed bytes for .gz, events/s, "
+                "time left) and stdin or --follow an event counter, redrawn in place and cleared at the end");
   cmd->add_option("--history", args->history,
                   "Write the metric alarms' history here at the end, one DescribeAlarmHistory item per line "
                   "(ConfigurationUpdate, StateUpdate, and Action items with each delivery's outcome)");
