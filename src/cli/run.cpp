@@ -98,6 +98,9 @@ int fail(const std::string& m, int code = 2) {
 // with the same MessageId (SNS's own at-least-once contract).
 struct RunState {
   std::map<std::string, std::uint64_t> records_done;  // source -> records processed
+  // --follow: followed file -> bytes processed (complete lines, whether read at start or followed
+  // since). A restarted follower continues each file from there instead of reading it again.
+  std::map<std::string, std::uint64_t> follow_offsets;
   std::optional<std::int64_t> newest_event_ms;
   std::vector<Notification> outbox;
 };
@@ -142,6 +145,15 @@ bool write_state(const std::string& path, const Pipeline& pipeline, const RunSta
     w.Uint64(n);
   }
   w.EndObject();
+  if (!state.follow_offsets.empty()) {
+    w.Key("followOffsets");
+    w.StartObject();
+    for (const auto& [file, offset] : state.follow_offsets) {
+      write_string(w, file);
+      w.Uint64(offset);
+    }
+    w.EndObject();
+  }
   if (state.newest_event_ms) {
     w.Key("newestEventMs");
     w.Int64(*state.newest_event_ms);
@@ -311,6 +323,28 @@ struct CardinalityReport {
   }
 };
 
+// One summary entry per source: --follow reads each file and stdin in many chunks.
+std::vector<SourceStats> merged_sources(const InputStats& in) {
+  std::vector<SourceStats> out;
+  std::map<std::string, std::size_t> index;
+  for (const auto& src : in.sources) {
+    auto [it, fresh] = index.emplace(src.source, out.size());
+    if (fresh) {
+      out.push_back(src);
+      continue;
+    }
+    SourceStats& m = out[it->second];
+    m.events += src.events;
+    m.malformed += src.malformed;
+    m.events_without_timestamp += src.events_without_timestamp;
+    m.empty_lines += src.empty_lines;
+    m.control_messages += src.control_messages;
+    m.bytes_read += src.bytes_read;
+    m.bytes_decoded += src.bytes_decoded;
+  }
+  return out;
+}
+
 void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in, const std::vector<MalformedRecord>& bad,
                    const DeliveryStats* delivery, const CardinalityReport& cardinality) {
   const MetricStore& store = p.store();
@@ -323,7 +357,7 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
     w.Key("logGroup"); write_string(w, p.log_group());
     w.Key("inputs");
     w.StartArray();
-    for (const auto& src : in.sources) {
+    for (const auto& src : merged_sources(in)) {
       w.StartObject();
       w.Key("source"); write_string(w, src.source);
       w.Key("format"); write_string(w, to_string(src.format));
@@ -399,7 +433,7 @@ void print_summary(const RunArgs& args, const Pipeline& p, const InputStats& in,
     return;
   }
   std::cerr << "cwfilter run: summary (log group " << p.log_group() << ")\n";
-  for (const auto& src : in.sources)
+  for (const auto& src : merged_sources(in))
     std::cerr << fmt::format("  input {}: {} events ({}){}\n", src.source, src.events, to_string(src.format),
                              src.malformed ? fmt::format(", {} malformed", src.malformed) : "");
   for (const auto& m : bad) std::cerr << "  malformed: " << to_string(m) << "\n";
@@ -533,6 +567,7 @@ int run(RunArgs args) {
   // ---- state ----
   std::map<std::string, std::uint64_t> done;  // source -> records already processed
   std::vector<Notification> restored_outbox;
+  std::map<std::string, std::uint64_t> restored_follow_offsets;
   if (stateful && std::filesystem::exists(args.state)) {
     std::error_code size_error;
     auto size = std::filesystem::file_size(args.state, size_error);
@@ -553,6 +588,9 @@ int run(RunArgs args) {
     if (d.HasMember("inputs") && d["inputs"].IsObject())
       for (auto it = d["inputs"].MemberBegin(); it != d["inputs"].MemberEnd(); ++it)
         if (it->value.IsUint64()) done[it->name.GetString()] = it->value.GetUint64();
+    if (d.HasMember("followOffsets") && d["followOffsets"].IsObject())
+      for (const auto& m : d["followOffsets"].GetObject())
+        if (m.value.IsUint64()) restored_follow_offsets[m.name.GetString()] = m.value.GetUint64();
     if (d.HasMember("newestEventMs") && d["newestEventMs"].IsInt64()) state.newest_event_ms = d["newestEventMs"].GetInt64();
     if (d.HasMember("outbox") && d["outbox"].IsArray())
       for (const auto& item : d["outbox"].GetArray()) {
@@ -594,11 +632,12 @@ int run(RunArgs args) {
     if (!write_state(args.state, *pipeline, state)) state_write_failed = true;
   }
   auto on_event = [&](LogEvent&& e) {
-    // After SIGINT/SIGTERM nothing more is processed: the rest is read again on restart.
-    if (g_stop) return;
-    // Records already processed before a restart are skipped. Followed data arrives in chunks
-    // numbered from 1 each, so it is not de-duplicated by record number.
     const bool followed = e.source.size() > 7 && e.source.compare(e.source.size() - 7, 7, "+follow") == 0;
+    // After SIGINT/SIGTERM nothing more of a replay is processed: the rest is read again on
+    // restart. A followed chunk is processed whole: the follow offset committed is its end.
+    if (g_stop && !followed) return;
+    // Records already processed before a restart are skipped. Followed data arrives in chunks
+    // numbered from 1 each: it is not de-duplicated by record number but by the follow offsets.
     if (!followed) {
       std::uint64_t& last = seen[e.source];
       if (e.record_number <= done[e.source]) return;  // processed before the restart
@@ -665,41 +704,59 @@ int run(RunArgs args) {
     });
     stdin_thread.detach();  // a blocked read must not keep the process alive at exit
   }
+  // --follow: regular files are followed from the bytes processed (see RunState::follow_offsets).
+  std::map<std::string, std::uint64_t> follow_offsets;
+  state.follow_offsets = restored_follow_offsets;  // kept for the files not followed this time
   for (const auto& in : args.inputs) {
     if (g_stop) break;
     if (in == "-" && follow_stdin) continue;
+    const bool follow_file = args.follow && in != "-" && std::filesystem::is_regular_file(in);
+    if (auto saved = restored_follow_offsets.find(in); follow_file && saved != restored_follow_offsets.end()) {
+      // A restarted follower: what the previous one processed is in the restored state.
+      follow_offsets[in] = saved->second;
+      continue;
+    }
+    const std::size_t sources_before = reader->stats().sources.size();
     auto r = in == "-" ? reader->read_stdin() : reader->read_path(in);
     if (!r.ok()) {
       progress.clear();
       std::cerr << "cwfilter run: " << r.error().message << "\n";
       status = 2;
+    } else if (follow_file) {
+      // Followed from where the reader stopped: what was appended since is not skipped.
+      const auto& sources = reader->stats().sources;
+      follow_offsets[in] = sources.size() > sources_before ? sources.back().bytes_read : 0;
     }
   }
   if (args.follow && !g_stop) {
-    // Follow: keep reading what is appended to regular files, evaluating on the wall clock.
-    std::map<std::string, std::uintmax_t> offsets;
-    for (const auto& in : args.inputs)
-      if (in != "-" && std::filesystem::is_regular_file(in)) offsets[in] = std::filesystem::file_size(in);
-    std::map<std::string, std::string> partial;
+    // Follow: keep reading the complete lines appended to regular files (at most kFollowChunk per
+    // file and round), evaluating on the wall clock.
+    constexpr std::uint64_t kFollowChunk = std::uint64_t{8} << 20;
+    for (const auto& [path, offset] : follow_offsets) state.follow_offsets[path] = offset;
     while (!g_stop) {
-      for (auto& [path, off] : offsets) {
+      bool behind = false;
+      for (auto& [path, off] : follow_offsets) {
         std::error_code ec;
-        auto size = std::filesystem::file_size(path, ec);
-        if (ec || size <= off) {
-          if (!ec && size < off) off = 0;  // truncated / rotated: start over
-          continue;
-        }
+        const std::uint64_t size = std::filesystem::file_size(path, ec);
+        if (ec) continue;
+        if (size < off) state.follow_offsets[path] = off = 0;  // truncated / rotated: start over
+        if (size == off) continue;
         std::ifstream f(path, std::ios::binary);
         f.seekg(static_cast<std::streamoff>(off));
-        std::string chunk(size - off, '\0');
+        std::string chunk(std::min(size - off, kFollowChunk), '\0');
         f.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-        off = size;
-        std::string& buf = partial[path];
-        buf += chunk;
-        std::size_t cut = buf.rfind('\n');
-        if (cut == std::string::npos) continue;
-        reader->read_buffer(std::string_view(buf).substr(0, cut + 1), path + "+follow");
-        buf.erase(0, cut + 1);
+        chunk.resize(static_cast<std::size_t>(f.gcount()));
+        std::size_t cut = chunk.rfind('\n');
+        if (cut == std::string::npos) {
+          // An incomplete last line waits for its end; a line longer than kFollowChunk (beyond
+          // max_event_bytes anyway) is handed over as it is, to be reported as malformed.
+          if (chunk.size() < kFollowChunk) continue;
+          cut = chunk.size() - 1;
+        }
+        reader->read_buffer(std::string_view(chunk).substr(0, cut + 1), path + "+follow");
+        off += cut + 1;
+        state.follow_offsets[path] = off;
+        behind = behind || chunk.size() == kFollowChunk;
       }
       if (follow_stdin) {
         std::string chunk;
@@ -711,7 +768,8 @@ int run(RunArgs args) {
       }
       pipeline->advance_to(now_ms());
       if (stateful) commit();
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      // About a second between rounds, ended early by a signal.
+      for (int i = 0; i < 10 && !behind && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   progress.finish();
