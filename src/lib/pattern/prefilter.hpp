@@ -33,15 +33,23 @@ struct Prefilter {
   std::vector<LiteralClause> clauses;  // all must hold; empty: every event may match
   bool json = false;                   // a backslash in the event disables rejection
 
+  Prefilter() = default;
+  // A copy is prepared again (its needles view its own literals); a move keeps them valid (the
+  // literal strings do not move).
+  Prefilter(const Prefilter& o);
+  Prefilter& operator=(const Prefilter& o);
+  Prefilter(Prefilter&&) noexcept = default;
+  Prefilter& operator=(Prefilter&&) noexcept = default;
+
   bool empty() const noexcept { return clauses.empty(); }
-  // Builds the search for `clauses` (prefilter_search.cpp); call it once they are final.
+  // Builds the search for `clauses` (prefilter_search.cpp); call it again after changing them.
   void prepare();
   // False only when the event certainly does not match. Needs prepare().
   bool may_match(std::string_view message) const noexcept;
 
   // A literal with its two anchor bytes (the rarest, far apart), compared 16/32 positions at a time.
   struct Needle {
-    std::string text;
+    std::string_view text;  // one of `clauses`' literals
     std::size_t a = 0, b = 0;
   };
 

@@ -18,11 +18,19 @@ namespace {
 
 // How common a byte is in JSON / text logs: quotes, separators, spaces, lowercase letters and
 // digits are everywhere; capitals and most punctuation are rarer.
-int commonness(unsigned char c) {
+constexpr int commonness_of(unsigned char c) {
   if (c == '"' || c == ':' || c == ',' || c == ' ' || c == '{' || c == '}' || (c >= 'a' && c <= 'z')) return 3;
   if ((c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '/') return 2;
   return 1;
 }
+struct CommonnessTable {
+  unsigned char v[256];
+  constexpr CommonnessTable() : v() {
+    for (int c = 0; c < 256; ++c) v[c] = static_cast<unsigned char>(commonness_of(static_cast<unsigned char>(c)));
+  }
+};
+constexpr CommonnessTable kCommonness;  // a table: compiling a 20-literal pattern reads ~1,000 bytes
+int commonness(unsigned char c) { return kCommonness.v[c]; }
 
 // Searches `needle` in `hay` from the anchors; adds to *backslash whether hay has a '\\' (only
 // where it has looked, which is everything when the needle is absent).
@@ -209,8 +217,10 @@ bool may_match_decoded(std::string_view message, const std::vector<LiteralClause
 
 void Prefilter::prepare() {
   search_.clear();
+  search_.reserve(clauses.size());
   for (const auto& clause : clauses) {
     std::vector<Needle> any_of;
+    any_of.reserve(clause.any_of.size());
     for (const auto& lit : clause.any_of) {
       if (lit.empty()) {  // an empty literal is in every event: the clause always holds
         any_of.clear();
@@ -219,11 +229,13 @@ void Prefilter::prepare() {
       Needle nd{lit, 0, 0};
       // Anchors: the rarest byte, then the rarest of those farthest from it.
       int best = 4;
-      for (std::size_t k = 0; k < lit.size(); ++k)
-        if (commonness(static_cast<unsigned char>(lit[k])) < best) {
-          best = commonness(static_cast<unsigned char>(lit[k]));
+      for (std::size_t k = 0; k < lit.size(); ++k) {
+        const int c = commonness(static_cast<unsigned char>(lit[k]));
+        if (c < best) {
+          best = c;
           nd.a = k;
         }
+      }
       int second = 4;
       std::size_t dist = 0;
       for (std::size_t k = 0; k < lit.size(); ++k) {
@@ -236,11 +248,26 @@ void Prefilter::prepare() {
           nd.b = k;
         }
       }
-      any_of.push_back(std::move(nd));
+      any_of.push_back(nd);
     }
     if (!any_of.empty()) search_.push_back(std::move(any_of));
   }
   prepared_ = true;
+}
+
+Prefilter::Prefilter(const Prefilter& o) : clauses(o.clauses), json(o.json) {
+  if (o.prepared_) prepare();  // the needles view this object's own literals
+}
+
+Prefilter& Prefilter::operator=(const Prefilter& o) {
+  if (this != &o) {
+    clauses = o.clauses;
+    json = o.json;
+    search_.clear();
+    prepared_ = false;
+    if (o.prepared_) prepare();
+  }
+  return *this;
 }
 
 bool Prefilter::may_match(std::string_view message) const noexcept {
