@@ -183,12 +183,19 @@ TEST_CASE("optimised paths: the prefilter looks behind JSON escapes", "[optimise
   // Escapes that decode to the literals are seen through.
   CHECK(pf.may_match(R"({"eventName":"\u0043onsoleLogin","errorMessage":"Failed\u0020authentication"})"));
   CHECK(pf.may_match(R"({"eventName":"Console\u004Cogin","x":"\\","errorMessage":"Failed authentication"})"));
-  // What the decoder does not accept is left to the parser (never rejected here).
-  CHECK(pf.may_match(R"({"eventName":"x\q"})"));
+  // With \u escapes, what the decoder does not accept is left to the parser (never rejected here).
   CHECK(pf.may_match(R"({"eventName":"\udc00"})"));
   CHECK(pf.may_match(R"({"eventName":"\ud800x"})"));
   CHECK(pf.may_match(R"({"eventName":"\u12"})"));
-  CHECK(pf.may_match("{\"eventName\":\"x\\"));
+  // Without \u, letters are only ever themselves: a literal of letters missing from the raw
+  // bytes is missing from every value, whatever the other escapes (even invalid ones).
+  CHECK_FALSE(pf.may_match(R"({"eventName":"x\q"})"));
+  CHECK_FALSE(pf.may_match("{\"eventName\":\"x\\"));
+  // A literal holding a character a short escape stands for is still looked for decoded.
+  auto slash = compile(R"({ $.path = "a/b" })").value();
+  CHECK(slash.impl().prefilter.may_match(R"({"path":"a\/b"})"));
+  CHECK(slash.matches(R"({"path":"a\/b"})"));
+  CHECK_FALSE(slash.impl().prefilter.may_match(R"({"path":"a\/c"})"));
   // Surrogate pairs decode to the UTF-8 the pattern holds.
   auto e = compile("{ $.name = \"\xF0\x9F\x98\x80x\" }").value();
   REQUIRE_FALSE(e.impl().prefilter.empty());

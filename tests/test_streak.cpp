@@ -591,9 +591,12 @@ TEST_CASE("streak: the gate (one literal check for both patterns) is sound over 
     CHECK_FALSE(g.may_match(filler + "\"Console\\u004cogin\"" + filler));
     CHECK_FALSE(g.may_match(filler + "\"Console\\nLogin\"" + filler + "\"Success\""));
     CHECK(g.may_match(filler + "\"ConsoleLogin\"" + filler + "\"Succ\\u0065ss\""));
-    CHECK(g.may_match(filler + "x\\"));                  // a backslash ending the event: left to the parser
-    CHECK(g.may_match("\\" + filler + filler + filler));  // an escape JSON does not have (\x), first block
-    CHECK(g.may_match(filler + "\\" + filler + filler));  // ... anywhere
+    // Escapes that cannot stand for a letter (no \u): the raw bytes decide, at any alignment.
+    CHECK_FALSE(g.may_match(filler + "x\\"));
+    CHECK_FALSE(g.may_match("\\\"" + filler + filler + filler));
+    CHECK(g.may_match(filler + "\\\"" + filler + "\"ConsoleLogin\"" + filler + "\"Success\""));
+    // A \u anywhere: decoded first.
+    CHECK(g.may_match(filler + "\\u0022" + filler + "\"ConsoleLogin\"" + filler + "\"Succ\\u0065ss\""));
     CHECK_FALSE(g.may_match(filler));
   }
 }

@@ -5,6 +5,7 @@
 // memmem for the literal plus memchr for the backslash took two (and ~3x the time).
 #include "pattern/prefilter.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -193,8 +194,25 @@ namespace {
 
 // A JSON event with escapes, which the raw search could not reject: the clauses again over the
 // decoded text (rare: CloudTrail events with escaped policy documents, ~3%).
-bool may_match_decoded(std::string_view message, const std::vector<LiteralClause>& clauses) noexcept {
+// True when the short escapes (\" \\ \/ \b \f \n \r \t) cannot produce any byte of the literal
+// between its delimiting quotes: then, in an event without \u escapes, the literal's raw bytes are
+// the only way a decoded value can hold it.
+bool plain_literal(std::string_view lit) {
+  if (!lit.empty() && lit.front() == '"') lit.remove_prefix(1);
+  if (!lit.empty() && lit.back() == '"') lit.remove_suffix(1);
+  for (char c : lit)
+    if (c == '"' || c == '\\' || c == '/' || static_cast<unsigned char>(c) < 0x20) return false;
+  return true;
+}
+
+bool may_match_decoded(std::string_view message, const std::vector<LiteralClause>& clauses,
+                       const LiteralClause& missing) noexcept {
   try {
+    // Most escapes in logs are \" and \\ (escaped JSON documents): when the missing clause's
+    // literals cannot hide behind those, the event is rejected without decoding it.
+    if (std::all_of(missing.any_of.begin(), missing.any_of.end(), [](const std::string& l) { return plain_literal(l); }) &&
+        ::memmem(message.data(), message.size(), "\\u", 2) == nullptr)
+      return false;
     thread_local std::string decoded;
     if (!decode_json_escapes(message, decoded)) return true;
     const std::string_view text(decoded);
@@ -217,8 +235,10 @@ bool may_match_decoded(std::string_view message, const std::vector<LiteralClause
 
 void Prefilter::prepare() {
   search_.clear();
+  clause_of_search_.clear();
   search_.reserve(clauses.size());
-  for (const auto& clause : clauses) {
+  for (std::size_t ci = 0; ci < clauses.size(); ++ci) {
+    const auto& clause = clauses[ci];
     std::vector<Needle> any_of;
     any_of.reserve(clause.any_of.size());
     for (const auto& lit : clause.any_of) {
@@ -250,7 +270,10 @@ void Prefilter::prepare() {
       }
       any_of.push_back(nd);
     }
-    if (!any_of.empty()) search_.push_back(std::move(any_of));
+    if (!any_of.empty()) {
+      search_.push_back(std::move(any_of));
+      clause_of_search_.push_back(ci);
+    }
   }
   prepared_ = true;
 }
@@ -273,16 +296,16 @@ Prefilter& Prefilter::operator=(const Prefilter& o) {
 bool Prefilter::may_match(std::string_view message) const noexcept {
   assert(prepared_ || clauses.empty());
   bool backslash = false;
-  for (const auto& clause : search_) {
+  for (std::size_t k = 0; k < search_.size(); ++k) {
     bool found = false;
-    for (const auto& nd : clause)
+    for (const auto& nd : search_[k])
       if (find(message, nd, backslash)) {
         found = true;
         break;
       }
     // Missing: certain for an event without escapes (pattern/prefilter.hpp); with escapes, the
     // literals are looked for in the decoded text.
-    if (!found) return json && backslash && may_match_decoded(message, clauses);
+    if (!found) return json && backslash && may_match_decoded(message, clauses, clauses[clause_of_search_[k]]);
   }
   return true;
 }
