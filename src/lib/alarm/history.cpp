@@ -54,16 +54,9 @@ HistoryItem creation_history_item(const MetricAlarm& alarm, const AlarmState& st
     o += ",\"extendedStatistic\":";
     append_json_string(o, *alarm.extended_statistic);
   }
-  o += fmt::format(",\"period\":{},\"dimensions\":[", alarm.period);
-  for (std::size_t i = 0; i < alarm.dimensions.size(); ++i) {
-    if (i) o += ',';
-    o += "{\"value\":";
-    append_json_string(o, alarm.dimensions[i].value);
-    o += ",\"name\":";
-    append_json_string(o, alarm.dimensions[i].name);
-    o += '}';
-  }
-  o += "],\"threshold\":" + format_java_double(alarm.threshold) + ",\"comparisonOperator\":";
+  o += fmt::format(",\"period\":{},\"dimensions\":", alarm.period);
+  detail::append_dimensions_json(o, alarm.dimensions);
+  o += ",\"threshold\":" + format_java_double(alarm.threshold) + ",\"comparisonOperator\":";
   append_json_string(o, to_string(alarm.comparison_operator));
   o += fmt::format(",\"evaluationPeriods\":{},\"stateValue\":", alarm.evaluation_periods);
   append_json_string(o, to_string(state.value));

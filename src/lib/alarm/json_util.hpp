@@ -38,6 +38,20 @@ inline void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+// Appends dimensions as AWS writes them in alarm messages and history: [{"value":..,"name":..},...].
+inline void append_dimensions_json(std::string& out, const std::vector<Dimension>& dimensions) {
+  out += '[';
+  for (std::size_t i = 0; i < dimensions.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"value\":";
+    append_json_string(out, dimensions[i].value);
+    out += ",\"name\":";
+    append_json_string(out, dimensions[i].name);
+    out += '}';
+  }
+  out += ']';
+}
+
 inline std::string json_string(std::string_view text) {
   std::string out;
   append_json_string(out, text);

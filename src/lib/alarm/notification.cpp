@@ -223,16 +223,9 @@ std::string alarm_message_json(const MetricAlarm& alarm, const Evaluation& evalu
   o += ",\"Unit\":";
   if (alarm.unit) append_json_string(o, to_string(*alarm.unit));
   else o += "null";
-  o += ",\"Dimensions\":[";
-  for (std::size_t i = 0; i < alarm.dimensions.size(); ++i) {
-    if (i) o += ',';
-    o += "{\"value\":";
-    append_json_string(o, alarm.dimensions[i].value);
-    o += ",\"name\":";
-    append_json_string(o, alarm.dimensions[i].name);
-    o += '}';
-  }
-  o += fmt::format("],\"Period\":{},\"EvaluationPeriods\":{}", alarm.period,
+  o += ",\"Dimensions\":";
+  detail::append_dimensions_json(o, alarm.dimensions);
+  o += fmt::format(",\"Period\":{},\"EvaluationPeriods\":{}", alarm.period,
                    alarm.evaluation_periods);
   if (alarm.datapoints_to_alarm) o += fmt::format(",\"DatapointsToAlarm\":{}", *alarm.datapoints_to_alarm);
   o += ",\"ComparisonOperator\":";
