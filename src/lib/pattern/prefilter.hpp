@@ -55,7 +55,7 @@ struct Prefilter {
 
  private:
   std::vector<std::vector<Needle>> search_;  // per clause (always-true ones dropped): its needles
-  std::vector<std::size_t> clause_of_search_;  // the index in `clauses` of each search_ entry
+  std::vector<bool> plain_search_;  // per search_ entry: no literal a short JSON escape can hide
   bool prepared_ = false;
 };
 

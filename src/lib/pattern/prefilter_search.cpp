@@ -192,12 +192,11 @@ bool plain_literal(std::string_view lit) {
 }
 
 bool may_match_decoded(std::string_view message, const std::vector<LiteralClause>& clauses,
-                       const LiteralClause& missing) noexcept {
+                       bool missing_is_plain) noexcept {
   try {
     // Most escapes in logs are \" and \\ (escaped JSON documents): when the missing clause's
     // literals cannot hide behind those, the event is rejected without decoding it.
-    if (std::all_of(missing.any_of.begin(), missing.any_of.end(), [](const std::string& l) { return plain_literal(l); }) &&
-        ::memmem(message.data(), message.size(), "\\u", 2) == nullptr)
+    if (missing_is_plain && ::memmem(message.data(), message.size(), "\\u", 2) == nullptr)
       return false;
     thread_local std::string decoded;
     if (!decode_json_escapes(message, decoded)) return true;
@@ -221,7 +220,7 @@ bool may_match_decoded(std::string_view message, const std::vector<LiteralClause
 
 void Prefilter::prepare() {
   search_.clear();
-  clause_of_search_.clear();
+  plain_search_.clear();
   search_.reserve(clauses.size());
   for (std::size_t ci = 0; ci < clauses.size(); ++ci) {
     const auto& clause = clauses[ci];
@@ -258,7 +257,8 @@ void Prefilter::prepare() {
     }
     if (!any_of.empty()) {
       search_.push_back(std::move(any_of));
-      clause_of_search_.push_back(ci);
+      plain_search_.push_back(
+          std::all_of(clause.any_of.begin(), clause.any_of.end(), [](const std::string& l) { return plain_literal(l); }));
     }
   }
   prepared_ = true;
@@ -291,7 +291,7 @@ bool Prefilter::may_match(std::string_view message) const noexcept {
       }
     // Missing: certain for an event without escapes (pattern/prefilter.hpp); with escapes, the
     // literals are looked for in the decoded text.
-    if (!found) return json && backslash && may_match_decoded(message, clauses, clauses[clause_of_search_[k]]);
+    if (!found) return json && backslash && may_match_decoded(message, clauses, plain_search_[k]);
   }
   return true;
 }
