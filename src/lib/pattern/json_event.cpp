@@ -1,4 +1,5 @@
 #include "pattern/json_event.hpp"
+#include "pattern/byte_scan.hpp"
 #include "pattern/huge_numbers.hpp"
 
 #include <rapidjson/reader.h>
@@ -115,12 +116,10 @@ bool surely_valid_object(std::string_view m, std::size_t max_depth) {
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
   };
   auto string = [&] {  // p at the opening quote
-    for (++p; p < end; ++p) {
-      const auto c = static_cast<unsigned char>(*p);
-      if (c == '"') return ++p, true;
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-    }
-    return false;
+    const char* q = byte_scan::string_special(p + 1, end);
+    if (q == end || *q != '"') return false;  // an escape, a control or non-ASCII byte, or no end
+    p = q + 1;
+    return true;
   };
   auto digits = [&](std::size_t max) {
     const char* s = p;
@@ -294,13 +293,11 @@ void SelectorTrie::add(const ast::Selector& selector) {
 
 namespace {
 
-// Byte classes for skipping: what may end a scalar, and what matters inside a skipped container.
+// What may end a scalar.
 struct ScanTables {
   bool scalar_end[256] = {};
-  bool structural[256] = {};
   ScanTables() {
     for (unsigned char c : std::string_view(",}] \t\r\n")) scalar_end[c] = true;
-    for (unsigned char c : std::string_view("\"{}[]")) structural[c] = true;
   }
 };
 const ScanTables kTables;
@@ -339,18 +336,19 @@ class SparseScanner {
 
   // p_ just after an opening quote: moves past the closing quote. `escaped` reports a backslash.
   bool skip_string(bool* escaped = nullptr) {
-    const char* start = p_;
+    bool saw_backslash = false;
     while (true) {
-      const void* q = std::memchr(p_, '"', static_cast<std::size_t>(end_ - p_));
-      if (!q) return false;
-      const char* quote = static_cast<const char*>(q);
-      const char* b = quote;
-      while (b > start && b[-1] == '\\') --b;
-      p_ = quote + 1;
-      if (((quote - b) & 1) == 0) {  // not an escaped quote
-        if (escaped) *escaped = std::memchr(start, '\\', static_cast<std::size_t>(quote - start)) != nullptr;
+      const char* q = byte_scan::quote_or_backslash(p_, end_);
+      if (q == end_) return false;
+      if (*q == '"') {
+        p_ = q + 1;
+        if (escaped) *escaped = saw_backslash;
         return true;
       }
+      // A backslash escapes the next byte (an escaped quote does not end the string).
+      saw_backslash = true;
+      if (end_ - q < 2) return false;
+      p_ = q + 2;
     }
   }
 
@@ -365,12 +363,10 @@ class SparseScanner {
     if (c == '{' || c == '[') {
       std::size_t depth = 0;
       while (p_ < end_) {
-        unsigned char b = static_cast<unsigned char>(*p_);
-        if (!kTables.structural[b]) {
-          ++p_;
-          continue;
-        }
-        ++p_;
+        const char* q = byte_scan::structural(p_, end_);
+        if (q == end_) return false;
+        const char b = *q;
+        p_ = q + 1;
         if (b == '"') {
           if (!skip_string()) return false;
         } else if (b == '{' || b == '[') {
