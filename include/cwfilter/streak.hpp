@@ -238,6 +238,10 @@ class StreakDetector {
   // What observe() does with an event known to match neither pattern, without reading it: for
   // callers that rejected it with a prefilter shared with other consumers (the Pipeline does).
   void observe_ignored(const LogEvent& event);
+  // observe() for an event that already passed a prefilter implying this rule's own raw-bytes
+  // check (the Pipeline's group prefilter when it is the same search): that check is not run
+  // twice. The answer is observe()'s (the check only ever rejects events that cannot match).
+  void observe_gate_passed(const LogEvent& event);
   // The clock reached now_ms without events (live input, or the end of a replay window): releases
   // what the watermark (now_ms - max_lateness) passes and fires ResetAfter deadlines up to it.
   void advance_to(std::int64_t now_ms);
@@ -247,6 +251,7 @@ class StreakDetector {
 
   // Transitions queued since the last call, in event-time order.
   std::vector<Transition> take_transitions();
+  bool has_transitions() const noexcept;
 
   const StreakRule& rule() const noexcept;
   const DetectorOptions& options() const noexcept;

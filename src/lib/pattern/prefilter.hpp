@@ -74,6 +74,15 @@ bool decode_json_escapes(std::string_view in, std::string& out);
 // a && (x || y)). Empty (every event may match) when one of them is empty or the list is. Prepared.
 Prefilter any_of_prefilters(const std::vector<const Prefilter*>& prefilters);
 
+// The same search (same clauses, literals in the same order, same escape rule): may_match gives
+// the same answer for every event.
+inline bool same_search(const Prefilter& a, const Prefilter& b) noexcept {
+  if (a.json != b.json || a.clauses.size() != b.clauses.size()) return false;
+  for (std::size_t i = 0; i < a.clauses.size(); ++i)
+    if (a.clauses[i].any_of != b.clauses[i].any_of) return false;
+  return true;
+}
+
 // Fast substring test: memchr for one byte; memchr of the first byte and a compare
 // (std::string_view::find, no set-up) for short texts (log lines) and for needles whose first
 // byte is rare in logs (capitals, digits, punctuation); otherwise glibc's memmem, whose skip

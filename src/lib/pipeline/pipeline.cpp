@@ -6,6 +6,7 @@
 
 #include "pattern/compiled.hpp"
 #include "pattern/prefilter.hpp"
+#include "streak/internal.hpp"
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
@@ -105,9 +106,13 @@ struct Pipeline::Impl {
   // success patterns): an event it rejects matches none of them, so no filter or detector reads it
   // (for the seed and its streak alarm: one search for `"ConsoleLogin"` instead of three).
   detail::Prefilter group_prefilter;
+  // Per streak detector: its own raw-bytes gate is the group prefilter (the same search), so an
+  // event that passed the group's is not searched again.
+  std::vector<bool> streak_gate_is_group;
   MetricStore store;
   std::vector<std::string> warnings;
-  PipelineSummary summary;
+  // The streak detectors' stats are copied in when summary() is read, not after every event.
+  mutable PipelineSummary summary;
 
   std::optional<std::int64_t> first_event_ms, last_event_ms, max_event_ms;
   std::int64_t evaluated_through = LLONG_MIN;  // every tick <= this has been evaluated
@@ -210,6 +215,7 @@ struct Pipeline::Impl {
   void drain_streaks() {
     for (std::size_t i = 0; i < streaks.size(); ++i) {
       auto& det = streaks[i];
+      if (!det.has_transitions()) continue;
       for (const auto& t : det.take_transitions()) {
         for (auto& n : streak::notifications(det.rule(), t, options.notification)) {
           ++summary.streaks[i].notifications;
@@ -217,7 +223,6 @@ struct Pipeline::Impl {
           if (on_notification) on_notification(PipelineNotification{t.alarm_name, t.new_state, t.time_ms, std::move(n), t});
         }
       }
-      summary.streaks[i].stats = det.stats();
     }
   }
 
@@ -342,6 +347,8 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
       if (const Pattern* s = det.rule().success_pattern()) consumers.push_back(&s->impl().prefilter);
     }
     p.group_prefilter = detail::any_of_prefilters(consumers);
+    for (const auto& det : p.streaks)
+      p.streak_gate_is_group.push_back(detail::same_search(p.group_prefilter, det.rule().impl().gate));
   }
   // Sources point into the store, which lives in the heap-allocated Impl: stable from here on.
   for (auto& slot : p.alarms) slot.source = alarm::store_source(p.store, slot.evaluator.alarm());
@@ -350,7 +357,10 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
 
 const std::vector<std::string>& Pipeline::warnings() const noexcept { return impl_->warnings; }
 const std::string& Pipeline::log_group() const noexcept { return impl_->log_group; }
-const PipelineSummary& Pipeline::summary() const noexcept { return impl_->summary; }
+const PipelineSummary& Pipeline::summary() const noexcept {
+  for (std::size_t i = 0; i < impl_->streaks.size(); ++i) impl_->summary.streaks[i].stats = impl_->streaks[i].stats();
+  return impl_->summary;
+}
 const MetricStore& Pipeline::store() const noexcept { return impl_->store; }
 
 std::vector<std::pair<std::string, alarm::AlarmState>> Pipeline::alarm_states() const {
@@ -412,9 +422,11 @@ void Pipeline::add(const LogEvent& e) {
       p.publish(*out.datapoint);
     }
   }
-  for (auto& det : p.streaks) {
-    if (may_match) det.observe(e);
-    else det.observe_ignored(e);
+  for (std::size_t i = 0; i < p.streaks.size(); ++i) {
+    auto& det = p.streaks[i];
+    if (!may_match) det.observe_ignored(e);
+    else if (p.streak_gate_is_group[i]) det.observe_gate_passed(e);
+    else det.observe(e);
   }
   if (!p.streaks.empty()) p.drain_streaks();
   if (!p.max_event_ms || e.timestamp_ms > *p.max_event_ms) {

@@ -37,8 +37,11 @@ struct StreakRule::Impl {
 
   // Hot path: classifies `message`; on failure/success writes the encoded key to `key`.
   // Returns the kind; `status` is 0 ok, 1 unresolved, 2 too long (meaningful for failure/success).
+  // `gate_passed`: the caller already ran a prefilter that implies `gate` (the Pipeline's group
+  // prefilter when it equals it), so it is not searched again. Skipping it never changes an answer
+  // (the gate only rejects events that cannot match); it only saves a second search.
   EventClass::Kind classify_into(std::string_view message, std::size_t max_key_bytes, std::string& key,
-                                 int& status) const;
+                                 int& status, bool gate_passed = false) const;
   // (reference, value) pairs of an encoded key.
   std::vector<std::pair<std::string, std::string>> decode_key(std::string_view encoded) const;
   // Encodes (reference, value) pairs given by a caller; nullopt when they do not fit GroupBy.

@@ -189,9 +189,9 @@ const Pattern& StreakRule::failure_pattern() const noexcept { return impl_->fail
 const Pattern* StreakRule::success_pattern() const noexcept { return impl_->success ? &*impl_->success : nullptr; }
 
 EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::size_t max_key_bytes,
-                                                 std::string& key, int& status) const {
+                                                 std::string& key, int& status, bool gate_passed) const {
   // One raw-bytes check for both patterns: most events go no further (no parse, no allocation).
-  if (!gate.may_match(message)) return EventClass::Kind::kIgnored;
+  if (!gate_passed && !gate.may_match(message)) return EventClass::Kind::kIgnored;
   thread_local std::vector<std::optional<FieldValue>> values;
   EventClass::Kind kind = EventClass::Kind::kIgnored;
   const Pattern* matched = nullptr;
