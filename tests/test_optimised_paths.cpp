@@ -301,6 +301,70 @@ TEST_CASE("optimised paths: validate() accepts exactly what parse() accepts", "[
   CHECK(valid > 1000);
 }
 
+// The sparse scan's own validity verdict (scanned_valid) lets a match skip validate(): it must
+// never say "valid" for a message parse() rejects, at any depth limit. Corpus events, the extras
+// and random byte edits of them (structure, escapes, numbers, controls, non-ASCII), over tries
+// that read a member, a nested path with a wildcard, array elements and every member.
+TEST_CASE("optimised paths: the sparse scan's validity verdict implies parse()", "[optimised]") {
+  std::vector<detail::SelectorTrie> tries;
+  for (const char* text : {R"({ $.eventName = "x" })", R"({ ($.userIdentity.arn = "x") && ($.requestParameters.* = "y") })",
+                           R"({ $.a[*].b = 1 })", R"({ $.* = 1 })"}) {
+    detail::SelectorTrie t;
+    detail::add_selectors(compile(text).value().impl().json, t);
+    tries.push_back(std::move(t));
+  }
+  std::vector<std::string> events = {"{}", " {} ", "{\"a\":[]}", "{\"a\":-0.5}", "{\"a\":01}", "{\"a\":1e400}",
+                                     "{\"a\":1.}", "{\"a\":\"\\u00e9\"}", "{\"a\":tru}", "{\"a\":1,}", "{\"a\" 1}",
+                                     "{\"a\":[1,]}", "{\"a\":{\"b\":{}}}", "{\"a\":\"\x01\"}", "{\"a\":1}}",
+                                     "{\"a\":12345678901234567890123}", "{\"a\":\"x\"}\n", "{\"a\":nul}",
+                                     "{\"b\":{\"c\":[1,{\"d\":\"\\n\\t\\/\"}]},\"a\":[{\"b\":1}]}", "{\"a\":[[[[1]]]]}",
+                                     "{\"b\":\"\\x\"}", "{\"b\":{\"c\":\"\\u0041\"}}", "{\"b\":[\"\xC3\xA9\"]}", "{\"b\":-}",
+                                     "{\"b\":[1 2]}", "{\"b\":{\"c\" \"d\"}}", "{\"b\":{\"c\":1,}}", "{\"b\":{,}}"};
+  {
+    std::size_t i = 0;
+    for (const auto& e : corpus().events)
+      if (i++ % 3 == 0) events.push_back(e);
+  }
+  std::mt19937 rng(20261129);
+  const std::string alphabet = std::string("\"\\{}[],: 01-.eE+utnrfa/") + '\x01' + '\0' + '\x80' + '\t';
+  const std::size_t base = events.size();
+  for (std::size_t k = 0; k < base; ++k) {
+    const std::string e = events[k];
+    if (e.empty() || e.size() > 4000) continue;
+    for (int m = 0; m < 12; ++m) {
+      std::string v = e;
+      const std::size_t at = rng() % v.size();
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: v[at] = c; break;
+        case 1: v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        default: v.erase(at, 1); break;
+      }
+      events.push_back(std::move(v));
+    }
+  }
+  detail::JsonEvent scan, full;
+  std::size_t claimed = 0, wrong = 0, valid_unclaimed = 0;
+  for (const auto& e : events) {
+    for (const auto& trie : tries) {
+      if (scan.scan_selected(e, trie) != detail::JsonEvent::ScanResult::kScanned) continue;
+      for (std::size_t depth : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{512}}) {
+        const bool ok = full.parse(e, depth);
+        if (scan.scanned_valid(depth)) {
+          ++claimed;
+          if (!ok && ++wrong <= 10) UNSCOPED_INFO("claimed valid at depth " << depth << ": " << e);
+        } else {
+          valid_unclaimed += ok;
+        }
+      }
+    }
+  }
+  WARN(fmt::format("{} events, {} valid verdicts, {} valid events left to validate()", events.size(), claimed,
+                   valid_unclaimed));
+  CHECK(wrong == 0);
+  CHECK(claimed > 20000);  // the verdict does work on the corpus
+}
+
 // The alarm's cheap path: store_source (standard statistics read through query_buckets and a
 // bucket cache) gives what query + compute give, also when the store changes between reads.
 TEST_CASE("optimised paths: store_source equals query + compute", "[optimised][alarm]") {

@@ -342,7 +342,8 @@ bool Pattern::matches(std::string_view message) const {
         case detail::JsonEvent::ScanResult::kNotObject: return false;
         case detail::JsonEvent::ScanResult::kScanned:
           // Exact for valid JSON; a match still needs the event to be valid JSON as a whole.
-          return detail::eval_json(cp.json, s.sparse) && s.json.validate(message, cp.options.max_json_depth);
+          return detail::eval_json(cp.json, s.sparse) && (s.sparse.scanned_valid(cp.options.max_json_depth) ||
+                                                          s.json.validate(message, cp.options.max_json_depth));
         case detail::JsonEvent::ScanResult::kUnsure: break;
       }
       return s.json.parse(message, cp.options.max_json_depth) && detail::eval_json(cp.json, s.json);

@@ -4,6 +4,7 @@
 
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace cwfilter::detail {
@@ -304,6 +305,34 @@ const ScanTables kTables;
 
 inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// a == b for member names, inline: an event's keys are compared with every member step of the
+// live trie nodes, and many CloudTrail keys share a length ("eventName", "eventTime", "awsRegion"),
+// where a memcmp call per pair cost more than the rest of the comparison.
+inline bool same_key(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  auto load8 = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  auto load4 = [](const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8) {
+    if (load8(x) != load8(y) || load8(x + n - 8) != load8(y + n - 8)) return false;
+    return n <= 16 || std::memcmp(x + 8, y + 8, n - 16) == 0;
+  }
+  if (n >= 4) return load4(x) == load4(y) && load4(x + n - 4) == load4(y + n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if (x[i] != y[i]) return false;
+  return true;
+}
+
 // Up to this many trie nodes may be live at one value (several only with wildcards).
 constexpr std::size_t kMaxLive = 16;
 struct Live {
@@ -320,12 +349,17 @@ class SparseScanner {
 
   JsonEvent::ScanResult run() {
     ev_.nodes_.clear();
+    ev_.scan_valid_ = false;
+    ev_.scan_depth_ = 0;
     skip_ws();
     if (p_ == end_ || *p_ != '{') return JsonEvent::ScanResult::kNotObject;
     Live root;
     root.ids[root.n++] = 0;
     ev_.nodes_.push_back(JsonNode{FieldValue::Type::kObject, {}, {}, JsonNode::kNone, JsonNode::kNone, 0});
     if (!container(0, root)) return JsonEvent::ScanResult::kUnsure;
+    skip_ws();
+    ev_.scan_valid_ = valid_ && p_ == end_;  // nothing but blanks after the root object
+    ev_.scan_depth_ = max_depth_seen_;
     return JsonEvent::ScanResult::kScanned;
   }
 
@@ -335,20 +369,126 @@ class SparseScanner {
   }
 
   // p_ just after an opening quote: moves past the closing quote. `escaped` reports a backslash.
+  // While the event is still surely valid, also checks the string is (printable ASCII, short
+  // escapes); anything else only clears valid_ (the validator decides).
   bool skip_string(bool* escaped = nullptr) {
     bool saw_backslash = false;
     while (true) {
-      const char* q = byte_scan::quote_or_backslash(p_, end_);
+      const char* q = valid_ ? byte_scan::string_special(p_, end_) : byte_scan::quote_or_backslash(p_, end_);
       if (q == end_) return false;
       if (*q == '"') {
         p_ = q + 1;
         if (escaped) *escaped = saw_backslash;
         return true;
       }
+      if (*q != '\\') {  // a control or non-ASCII byte
+        valid_ = false;
+        p_ = q + 1;
+        continue;
+      }
       // A backslash escapes the next byte (an escaped quote does not end the string).
       saw_backslash = true;
       if (end_ - q < 2) return false;
+      if (valid_) {
+        const char e = q[1];
+        valid_ = e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't';
+      }
       p_ = q + 2;
+    }
+  }
+
+  // A scalar's lexeme that the validator's fast path accepts: true/false/null, or a number with
+  // at most 15 digits on each side of the point and no exponent (see surely_valid_object).
+  static bool surely_valid_scalar(const char* s, const char* e) {
+    const std::string_view t(s, static_cast<std::size_t>(e - s));
+    if (t == "true" || t == "false" || t == "null") return true;
+    const char* p = s;
+    if (p < e && *p == '-') ++p;
+    auto digits = [&](std::size_t max) {
+      const char* d = p;
+      while (p < e && *p >= '0' && *p <= '9') ++p;
+      return p > d && static_cast<std::size_t>(p - d) <= max;
+    };
+    if (p == e) return false;
+    if (*p == '0') {
+      ++p;
+    } else if (!digits(15)) {
+      return false;
+    }
+    if (p < e && *p == '.') {
+      ++p;
+      if (!digits(15)) return false;
+    }
+    return p == e;
+  }
+
+  // p_ at the '{' or '[' of a container nobody reads, while valid_: walks it checking the
+  // validator's fast-path grammar, depth included. False when it meets anything else (the caller
+  // then skips it structurally); true leaves p_ just past its end, where the structural skip would.
+  bool skip_container_validating() {
+    constexpr std::size_t kMaxTracked = 64;
+    std::uint64_t kinds = 0;  // open containers, 1 = object
+    std::size_t d = 0;
+    bool expect_value = true, in_key = false;
+    while (true) {
+      if (expect_value) {
+        skip_ws();
+        if (p_ == end_) return false;
+        if (in_key) {
+          if (*p_ != '"') return false;
+          ++p_;
+          if (!skip_string() || !valid_) return false;
+          skip_ws();
+          if (p_ == end_ || *p_ != ':') return false;
+          ++p_;
+          skip_ws();
+          if (p_ == end_) return false;
+          in_key = false;
+        }
+        const char c = *p_;
+        if (c == '{' || c == '[') {
+          if (d >= kMaxTracked) return false;
+          kinds = (kinds << 1) | (c == '{' ? 1u : 0u);
+          ++d;
+          max_depth_seen_ = std::max(max_depth_seen_, depth_ + d);
+          ++p_;
+          skip_ws();
+          if (p_ < end_ && *p_ == (c == '{' ? '}' : ']')) {
+            ++p_;
+            --d;
+            kinds >>= 1;
+            expect_value = false;
+            if (d == 0) return true;
+          } else {
+            in_key = c == '{';
+          }
+          continue;
+        }
+        if (c == '"') {
+          ++p_;
+          if (!skip_string() || !valid_) return false;
+        } else {
+          const char* s = p_;
+          while (p_ < end_ && !kTables.scalar_end[static_cast<unsigned char>(*p_)]) ++p_;
+          if (p_ == s || !surely_valid_scalar(s, p_)) return false;
+        }
+        expect_value = false;
+        continue;
+      }
+      skip_ws();
+      if (p_ == end_) return false;
+      const bool object = kinds & 1u;
+      if (*p_ == ',') {
+        ++p_;
+        expect_value = true;
+        in_key = object;
+        continue;
+      }
+      if (*p_ != (object ? '}' : ']')) return false;
+      ++p_;
+      --d;
+      kinds >>= 1;
+      if (d == 0) return true;
     }
   }
 
@@ -361,6 +501,12 @@ class SparseScanner {
       return skip_string();
     }
     if (c == '{' || c == '[') {
+      if (valid_) {
+        const char* start = p_;
+        if (skip_container_validating()) return true;
+        valid_ = false;  // not the fast-path subset (or not JSON): skip it as before, unvalidated
+        p_ = start;
+      }
       std::size_t depth = 0;
       while (p_ < end_) {
         const char* q = byte_scan::structural(p_, end_);
@@ -379,7 +525,9 @@ class SparseScanner {
     }
     const char* s = p_;
     while (p_ < end_ && !kTables.scalar_end[static_cast<unsigned char>(*p_)]) ++p_;
-    return p_ != s;
+    if (p_ == s) return false;
+    if (valid_ && !surely_valid_scalar(s, p_)) valid_ = false;
+    return true;
   }
 
   // Appends a node as the next child of `parent`.
@@ -430,6 +578,14 @@ class SparseScanner {
 
   // p_ at the '{' or '[' of node `idx`, which `live` trie nodes reach: reads its members/elements.
   bool container(std::uint32_t idx, const Live& live) {
+    ++depth_;
+    max_depth_seen_ = std::max(max_depth_seen_, depth_);
+    const bool ok = container_body(idx, live);
+    --depth_;
+    return ok;
+  }
+
+  bool container_body(std::uint32_t idx, const Live& live) {
     const bool object = *p_ == '{';
     const char close = object ? '}' : ']';
     ++p_;
@@ -455,7 +611,7 @@ class SparseScanner {
         for (std::size_t i = 0; i < live.n; ++i)
           for (const auto& [step, child] : trie_.node(live.ids[i]).children)
             if (step.kind == ast::Step::Kind::kAnyMember ||
-                (step.kind == ast::Step::Kind::kMember && step.name == key)) {
+                (step.kind == ast::Step::Kind::kMember && same_key(step.name, key))) {
               if (next.n == kMaxLive) return false;
               next.ids[next.n++] = child;
             }
@@ -494,6 +650,9 @@ class SparseScanner {
   const SelectorTrie& trie_;
   const char* p_;
   const char* end_;
+  bool valid_ = true;                // everything passed so far is in the validator's fast subset
+  std::size_t depth_ = 0;            // containers open at p_ (root object = 1)
+  std::size_t max_depth_seen_ = 0;
 };
 
 JsonEvent::ScanResult JsonEvent::scan_selected(std::string_view message, const SelectorTrie& trie) {

@@ -59,6 +59,11 @@ class JsonEvent {
   // backslash escape in a read key or string, a malformed token); use parse().
   enum class ScanResult { kScanned, kNotObject, kUnsure };
   ScanResult scan_selected(std::string_view message, const SelectorTrie& trie);
+  // After kScanned: true only when validate(message, max_depth) is certainly true. The scan
+  // checks, in the same pass, the subset of JSON the validator's fast path accepts (printable ASCII
+  // strings with short escapes, plain numbers, true/false/null, the structure, the nesting
+  // depth); false means "not known": call validate(). Saves the second pass over matched events.
+  bool scanned_valid(std::size_t max_depth) const noexcept { return scan_valid_ && scan_depth_ <= max_depth; }
 
   const JsonNode& node(std::uint32_t i) const { return nodes_[i]; }
   static constexpr std::uint32_t root() { return 0; }
@@ -116,6 +121,8 @@ class JsonEvent {
 
   std::string buffer_;
   std::vector<JsonNode> nodes_;
+  bool scan_valid_ = false;     // see scanned_valid()
+  std::size_t scan_depth_ = 0;  // the deepest nesting the scan passed (root object = 1)
   friend struct JsonEventBuilder;
   friend class SparseScanner;
 };

@@ -351,7 +351,8 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
         // The sparse read settles "no match"; a match is confirmed by the full parse, which also
         // checks that the whole event is valid JSON within this pattern's depth limit.
         if (scan == JsonEvent::ScanResult::kScanned) {
-          match = detail::eval_json(cp.json, t.sparse) && valid(cp.options.max_json_depth);
+          match = detail::eval_json(cp.json, t.sparse) &&
+                  (t.sparse.scanned_valid(cp.options.max_json_depth) || valid(cp.options.max_json_depth));
           break;
         }
         match = full_parse(cp.options.max_json_depth) && detail::eval_json(cp.json, t.full);

@@ -208,7 +208,8 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
         if (detail::eval_json(failure.impl().json, sparse)) kind = EventClass::Kind::kFailure;
         else if (success && detail::eval_json(success->impl().json, sparse)) kind = EventClass::Kind::kSuccess;
         else return kind;
-        if (!check.validate(message, o.max_json_depth)) return EventClass::Kind::kIgnored;
+        if (!sparse.scanned_valid(o.max_json_depth) && !check.validate(message, o.max_json_depth))
+          return EventClass::Kind::kIgnored;
         values.assign(refs.size(), std::nullopt);
         for (std::size_t i = 0; i < refs.size(); ++i)
           sparse.select(refs[i].selector(), [&](std::uint32_t n) {
