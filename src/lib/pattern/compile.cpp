@@ -389,10 +389,14 @@ bool Pattern::match_and_resolve(std::string_view message, std::span<const FieldR
     if (!cp.prefilter.may_match(message)) return false;
     auto& s = detail::scratch();
     // The sparse scan settles the common "no match" without building the whole event.
-    if (auto scan = s.sparse.scan_selected(message, cp.trie);
-        scan == detail::JsonEvent::ScanResult::kNotObject ||
+    const auto scan = s.sparse.scan_selected(message, cp.trie);
+    if (scan == detail::JsonEvent::ScanResult::kNotObject ||
         (scan == detail::JsonEvent::ScanResult::kScanned && !detail::eval_json(cp.json, s.sparse)))
       return false;
+    // Nothing to resolve (a metric filter publishing a literal value without dimensions): the
+    // scan's match stands once the event is known to be valid JSON, as in matches().
+    if (refs.empty() && scan == detail::JsonEvent::ScanResult::kScanned)
+      return s.sparse.scanned_valid(cp.options.max_json_depth) || s.json.validate(message, cp.options.max_json_depth);
     if (!s.json.parse(message, cp.options.max_json_depth) || !detail::eval_json(cp.json, s.json)) return false;
     for (std::size_t i = 0; i < refs.size(); ++i)
       if (refs[i].kind() == FieldRef::Kind::kJsonPath) values[i] = detail::json_ref_value(s.json, refs[i].selector());
