@@ -46,6 +46,8 @@ struct Options {
   bool exact_field_count = false;
   // Wording of error messages.
   ErrorContext error_context = ErrorContext::kMetricFilter;
+
+  bool operator==(const Options&) const = default;
 };
 
 namespace limits {

@@ -241,7 +241,9 @@ class StreakDetector {
   // observe() for an event that already passed a prefilter implying this rule's own raw-bytes
   // check (the Pipeline's group prefilter when it is the same search): that check is not run
   // twice. The answer is observe()'s (the check only ever rejects events that cannot match).
-  void observe_gate_passed(const LogEvent& event);
+  // Returns the event's class: kFailure exactly when FailurePattern matches it (key resolved or
+  // not), so a caller holding a metric filter with the same pattern can reuse the verdict.
+  EventClass::Kind observe_gate_passed(const LogEvent& event);
   // The clock reached now_ms without events (live input, or the end of a replay window): releases
   // what the watermark (now_ms - max_lateness) passes and fires ResetAfter deadlines up to it.
   void advance_to(std::int64_t now_ms);

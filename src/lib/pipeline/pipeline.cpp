@@ -109,6 +109,12 @@ struct Pipeline::Impl {
   // Per streak detector: its own raw-bytes gate is the group prefilter (the same search), so an
   // event that passed the group's is not searched again.
   std::vector<bool> streak_gate_is_group;
+  // Per metric filter: a streak detector (gate_is_group) whose FailurePattern is the filter's
+  // pattern, or -1. Its classification of an event is the filter's match verdict, so a filter of
+  // the seed and its streak alarm read each sign-in once (the streak must read every one).
+  std::vector<int> filter_shares_streak;
+  std::vector<streak::EventClass::Kind> streak_kinds;  // per event: the detectors' verdicts
+  std::vector<bool> streak_kind_known;
   MetricStore store;
   std::vector<std::string> warnings;
   // The streak detectors' stats are copied in when summary() is read, not after every event.
@@ -349,6 +355,18 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
     p.group_prefilter = detail::any_of_prefilters(consumers);
     for (const auto& det : p.streaks)
       p.streak_gate_is_group.push_back(detail::same_search(p.group_prefilter, det.rule().impl().gate));
+    for (const auto& f : p.filters) {
+      int shared = -1;
+      for (std::size_t i = 0; i < p.streaks.size() && shared < 0; ++i) {
+        const Pattern& failure = p.streaks[i].rule().failure_pattern();
+        if (p.streak_gate_is_group[i] && failure.source() == f.pattern().source() &&
+            failure.options() == f.pattern().options())
+          shared = static_cast<int>(i);
+      }
+      p.filter_shares_streak.push_back(shared);
+    }
+    p.streak_kinds.assign(p.streaks.size(), streak::EventClass::Kind::kIgnored);
+    p.streak_kind_known.assign(p.streaks.size(), false);
   }
   // Sources point into the store, which lives in the heap-allocated Impl: stable from here on.
   for (auto& slot : p.alarms) slot.source = alarm::store_source(p.store, slot.evaluator.alarm());
@@ -409,9 +427,25 @@ void Pipeline::add(const LogEvent& e) {
   if (e.timestamp_ms < p.evaluated_through) ++p.summary.events_late;
   p.last_event_ms = e.timestamp_ms;
   const bool may_match = p.group_prefilter.may_match(e.message);
+  // Streak detectors classify first: a filter sharing a detector's FailurePattern takes its verdict.
+  for (std::size_t i = 0; i < p.streaks.size(); ++i) {
+    auto& det = p.streaks[i];
+    p.streak_kind_known[i] = false;
+    if (!may_match) {
+      det.observe_ignored(e);
+    } else if (p.streak_gate_is_group[i]) {
+      p.streak_kinds[i] = det.observe_gate_passed(e);
+      p.streak_kind_known[i] = true;
+    } else {
+      det.observe(e);
+    }
+  }
   for (std::size_t i = 0; i < p.filters.size(); ++i) {
-    MetricFilterOutcome out =
-        may_match ? p.filters[i].evaluate(e.message, e.timestamp_ms) : p.filters[i].evaluate_unmatched(e.timestamp_ms);
+    const int shared = p.filter_shares_streak[i];
+    const bool settled_unmatched = shared >= 0 && p.streak_kind_known[shared] &&
+                                   p.streak_kinds[shared] != streak::EventClass::Kind::kFailure;
+    MetricFilterOutcome out = may_match && !settled_unmatched ? p.filters[i].evaluate(e.message, e.timestamp_ms)
+                                                              : p.filters[i].evaluate_unmatched(e.timestamp_ms);
     FilterSummary& s = p.summary.filters[i];
     ++s.events;
     s.matches += out.matched;
@@ -421,12 +455,6 @@ void Pipeline::add(const LogEvent& e) {
       s.default_datapoints += out.datapoint->is_default;
       p.publish(*out.datapoint);
     }
-  }
-  for (std::size_t i = 0; i < p.streaks.size(); ++i) {
-    auto& det = p.streaks[i];
-    if (!may_match) det.observe_ignored(e);
-    else if (p.streak_gate_is_group[i]) det.observe_gate_passed(e);
-    else det.observe(e);
   }
   if (!p.streaks.empty()) p.drain_streaks();
   if (!p.max_event_ms || e.timestamp_ms > *p.max_event_ms) {

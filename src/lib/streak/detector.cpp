@@ -295,10 +295,11 @@ struct StreakDetector::State {
     advance_internal(watermark);
   }
 
-  void observe(std::string_view message, std::int64_t t, std::string_view event_id, bool gate_passed = false) {
+  EventClass::Kind observe(std::string_view message, std::int64_t t, std::string_view event_id, bool gate_passed = false) {
     int status = 0;
     const auto kind = impl->classify_into(message, options.max_key_bytes, scratch_key, status, gate_passed);
     observe_classified(kind, status, t, event_id);
+    return kind;
   }
 
   // `scratch_key` holds the key of a failure or success.
@@ -378,10 +379,10 @@ void StreakDetector::observe(const LogEvent& event) {
   state_->observe(event.message, t, event.event_id);
 }
 
-void StreakDetector::observe_gate_passed(const LogEvent& event) {
+EventClass::Kind StreakDetector::observe_gate_passed(const LogEvent& event) {
   if (!event.has_timestamp) ++state_->stats.events_without_timestamp;
   const std::int64_t t = event.has_timestamp ? event.timestamp_ms : (state_->have_time ? state_->max_seen : 0);
-  state_->observe(event.message, t, event.event_id, true);
+  return state_->observe(event.message, t, event.event_id, true);
 }
 
 bool StreakDetector::has_transitions() const noexcept { return !state_->out.empty(); }
