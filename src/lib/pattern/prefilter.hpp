@@ -68,6 +68,11 @@ Prefilter derive_prefilter(const CompiledPattern& cp);
 // unpaired): such an event is left to the parser.
 bool decode_json_escapes(std::string_view in, std::string& out);
 
+// True when the short escapes (\" \\ \/ \b \f \n \r \t) cannot produce any byte of the literal
+// between its delimiting quotes: then, in an event without \u escapes, the literal's raw bytes are
+// the only way a decoded value can hold it (its raw absence is final).
+bool plain_literal(std::string_view lit);
+
 // A prefilter for "at least one of these patterns matches" (one search for several consumers of
 // the same events): the clauses every one of them requires and, when each has a clause of its own,
 // one more clause "a literal of the first own clause of any of them" ((a && x) || (a && y) implies

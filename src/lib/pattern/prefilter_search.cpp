@@ -176,13 +176,6 @@ bool decode_json_escapes(std::string_view in, std::string& out) {
   return true;
 }
 
-namespace {
-
-// A JSON event with escapes, which the raw search could not reject: the clauses again over the
-// decoded text (rare: CloudTrail events with escaped policy documents, ~3%).
-// True when the short escapes (\" \\ \/ \b \f \n \r \t) cannot produce any byte of the literal
-// between its delimiting quotes: then, in an event without \u escapes, the literal's raw bytes are
-// the only way a decoded value can hold it.
 bool plain_literal(std::string_view lit) {
   if (!lit.empty() && lit.front() == '"') lit.remove_prefix(1);
   if (!lit.empty() && lit.back() == '"') lit.remove_suffix(1);
@@ -190,6 +183,11 @@ bool plain_literal(std::string_view lit) {
     if (c == '"' || c == '\\' || c == '/' || static_cast<unsigned char>(c) < 0x20) return false;
   return true;
 }
+
+namespace {
+
+// A JSON event with escapes, which the raw search could not reject: the clauses again over the
+// decoded text (rare: CloudTrail events with escaped policy documents, ~3%).
 
 bool may_match_decoded(std::string_view message, const std::vector<LiteralClause>& clauses,
                        bool missing_is_plain) noexcept {
