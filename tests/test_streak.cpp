@@ -605,7 +605,7 @@ TEST_CASE("streak: the gate (one literal check for both patterns) is sound over 
 // success) and skips the rest for an event it rejects: every count, datapoint and transition must
 // be what evaluating each consumer on its own gives.
 TEST_CASE("streak: the Pipeline's shared prefilter changes no answer", "[streak][pipeline]") {
-  const char* config = R"({
+  const char* full_config = R"({
     "metricFilters": [
       {"filterName": "seed", "logGroupName": "ct", "filterPattern": "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
        "metricTransformations": [{"metricName": "F", "metricNamespace": "N", "metricValue": "1"}]},
@@ -617,77 +617,91 @@ TEST_CASE("streak: the Pipeline's shared prefilter changes no answer", "[streak]
       "FailurePattern": "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
       "SuccessPattern": "{ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin = \"Success\") }",
       "Threshold": 2, "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:t"]}]})";
-  std::vector<LogEvent> events;
-  for (const char* dir : {"awsdocs", "panther", "stratus-red-team", "otrf"}) {
-    auto r = read_all(test::shared_path(std::string("corpus/cloudtrail/") + dir));
-    REQUIRE(r.ok());
-    for (auto& e : r->events) events.push_back(std::move(e));
-  }
-  // Escaped variants too: the shared prefilter decodes escapes before it rejects.
-  const std::size_t n = events.size();
-  for (std::size_t i = 0; i < n; i += 3) {
-    LogEvent e = events[i];
-    for (const char* from : {"\"ConsoleLogin\"", "\"Success\"", "\"Root\""}) {
-      const auto at = e.message.find(from);
-      if (at != std::string::npos) e.message.replace(at + 1, 1, fmt::format("\\u{:04x}", static_cast<int>(e.message[at + 1])));
-    }
-    events.push_back(std::move(e));
-  }
-  std::int64_t t = 1793610000000;
-  for (auto& e : events) {
-    e.timestamp_ms = t += 7000;
-    e.has_timestamp = true;
-  }
-  auto cfg = parse_pipeline_config(config);
-  REQUIRE(cfg.ok());
-  std::size_t pipeline_notifications = 0;
-  auto p = Pipeline::create(*cfg, {}, [&](const PipelineNotification&) { ++pipeline_notifications; });
-  REQUIRE(p.ok());
-  for (const auto& e : events) p->add(e);
-  p->finish();
+  // The seed's filter alone beside its streak alarm: the group prefilter is then the detector's own
+  // gate and the filter takes the detector's verdict (same pattern) instead of evaluating.
+  const char* seed_config = R"({
+    "metricFilters": [
+      {"filterName": "seed", "logGroupName": "ct", "filterPattern": "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
+       "metricTransformations": [{"metricName": "F", "metricNamespace": "N", "metricValue": "1", "defaultValue": 0}]}],
+    "streakAlarms": [{"AlarmName": "s", "LogGroupName": "ct",
+      "FailurePattern": "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
+      "SuccessPattern": "{ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin = \"Success\") }",
+      "Threshold": 2, "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:t"]}]})";
+  for (const char* config : {full_config, seed_config}) {
+    INFO(config);
 
-  // The same consumers, each on every event.
-  std::vector<MetricFilter> filters;
-  for (const auto& d : cfg->metric_filters) filters.push_back(MetricFilter::create(d).value());
-  auto rules = parse_streak_alarms_json(cfg->streak_alarms_json);
-  REQUIRE(rules.ok());
-  auto det = StreakDetector::create(rules->front()).value();
-  std::vector<FilterSummary> expected(filters.size());
-  std::size_t transitions = 0;
-  for (const auto& e : events) {
-    for (std::size_t i = 0; i < filters.size(); ++i) {
-      auto out = filters[i].evaluate(e.message, e.timestamp_ms);
-      expected[i].matches += out.matched;
-      expected[i].datapoints += out.datapoint.has_value();
-      expected[i].default_datapoints += out.datapoint && out.datapoint->is_default;
+    std::vector<LogEvent> events;
+    for (const char* dir : {"awsdocs", "panther", "stratus-red-team", "otrf"}) {
+      auto r = read_all(test::shared_path(std::string("corpus/cloudtrail/") + dir));
+      REQUIRE(r.ok());
+      for (auto& e : r->events) events.push_back(std::move(e));
     }
-    det.observe(e);
+    // Escaped variants too: the shared prefilter decodes escapes before it rejects.
+    const std::size_t n = events.size();
+    for (std::size_t i = 0; i < n; i += 3) {
+      LogEvent e = events[i];
+      for (const char* from : {"\"ConsoleLogin\"", "\"Success\"", "\"Root\""}) {
+        const auto at = e.message.find(from);
+        if (at != std::string::npos) e.message.replace(at + 1, 1, fmt::format("\\u{:04x}", static_cast<int>(e.message[at + 1])));
+      }
+      events.push_back(std::move(e));
+    }
+    std::int64_t t = 1793610000000;
+    for (auto& e : events) {
+      e.timestamp_ms = t += 7000;
+      e.has_timestamp = true;
+    }
+    auto cfg = parse_pipeline_config(config);
+    REQUIRE(cfg.ok());
+    std::size_t pipeline_notifications = 0;
+    auto p = Pipeline::create(*cfg, {}, [&](const PipelineNotification&) { ++pipeline_notifications; });
+    REQUIRE(p.ok());
+    for (const auto& e : events) p->add(e);
+    p->finish();
+
+    // The same consumers, each on every event.
+    std::vector<MetricFilter> filters;
+    for (const auto& d : cfg->metric_filters) filters.push_back(MetricFilter::create(d).value());
+    auto rules = parse_streak_alarms_json(cfg->streak_alarms_json);
+    REQUIRE(rules.ok());
+    auto det = StreakDetector::create(rules->front()).value();
+    std::vector<FilterSummary> expected(filters.size());
+    std::size_t transitions = 0;
+    for (const auto& e : events) {
+      for (std::size_t i = 0; i < filters.size(); ++i) {
+        auto out = filters[i].evaluate(e.message, e.timestamp_ms);
+        expected[i].matches += out.matched;
+        expected[i].datapoints += out.datapoint.has_value();
+        expected[i].default_datapoints += out.datapoint && out.datapoint->is_default;
+      }
+      det.observe(e);
+      for (const auto& tr : det.take_transitions()) transitions += tr.new_state == alarm::StateValue::kAlarm;
+    }
+    det.flush();
     for (const auto& tr : det.take_transitions()) transitions += tr.new_state == alarm::StateValue::kAlarm;
+    const auto& sum = p->summary();
+    REQUIRE(sum.filters.size() == cfg->metric_filters.size());
+    for (std::size_t i = 0; i < filters.size(); ++i) {
+      INFO(sum.filters[i].filter_name);
+      CHECK(sum.filters[i].events == events.size());
+      CHECK(sum.filters[i].matches == expected[i].matches);
+      CHECK(sum.filters[i].datapoints == expected[i].datapoints);
+      CHECK(sum.filters[i].default_datapoints == expected[i].default_datapoints);
+    }
+    CHECK(expected[0].matches >= 9);  // 8 corpus events + escaped variants
+    if (expected.size() > 1) CHECK(expected[1].default_datapoints > events.size() / 2);
+    REQUIRE(sum.streaks.size() == 1);
+    const auto& st = sum.streaks[0].stats;
+    const auto want = det.stats();
+    CHECK(st.events == want.events);
+    CHECK(st.failures == want.failures);
+    CHECK(st.successes == want.successes);
+    CHECK(st.ignored == want.ignored);
+    CHECK(st.unresolved_keys == want.unresolved_keys);
+    CHECK(want.successes > 50);
+    CHECK(transitions > 0);
+    CHECK(sum.streaks[0].notifications == transitions);  // one SNS topic, AlarmActions only
   }
-  det.flush();
-  for (const auto& tr : det.take_transitions()) transitions += tr.new_state == alarm::StateValue::kAlarm;
-  const auto& sum = p->summary();
-  REQUIRE(sum.filters.size() == 3);
-  for (std::size_t i = 0; i < filters.size(); ++i) {
-    INFO(sum.filters[i].filter_name);
-    CHECK(sum.filters[i].events == events.size());
-    CHECK(sum.filters[i].matches == expected[i].matches);
-    CHECK(sum.filters[i].datapoints == expected[i].datapoints);
-    CHECK(sum.filters[i].default_datapoints == expected[i].default_datapoints);
-  }
-  CHECK(expected[0].matches >= 9);  // 8 corpus events + escaped variants
-  CHECK(expected[1].default_datapoints > events.size() / 2);
-  REQUIRE(sum.streaks.size() == 1);
-  const auto& st = sum.streaks[0].stats;
-  const auto want = det.stats();
-  CHECK(st.events == want.events);
-  CHECK(st.failures == want.failures);
-  CHECK(st.successes == want.successes);
-  CHECK(st.ignored == want.ignored);
-  CHECK(st.unresolved_keys == want.unresolved_keys);
-  CHECK(want.successes > 50);
-  CHECK(transitions > 0);
-  CHECK(sum.streaks[0].notifications == transitions);  // one SNS topic, AlarmActions only
 }
 
 // ---- ordering ------------------------------------------------------------------------------------
