@@ -17,6 +17,7 @@
 #include <cwfilter/pattern.hpp>
 #include <cwfilter/pattern_set.hpp>
 
+#include "pattern/byte_scan.hpp"
 #include "pattern/compiled.hpp"
 #include "pattern/json_event.hpp"
 #include "pattern/prefilter.hpp"
@@ -299,6 +300,37 @@ TEST_CASE("optimised paths: validate() accepts exactly what parse() accepts", "[
     }
   }
   CHECK(valid > 1000);
+}
+
+// The SIMD byte-class helpers at every position and length around their 16-byte steps.
+TEST_CASE("optimised paths: byte_scan helpers find what a plain loop finds", "[optimised]") {
+  namespace bs = detail::byte_scan;
+  for (std::size_t n = 0; n <= 40; ++n) {
+    for (std::size_t at = 0; at + 1 < n + 1; ++at) {
+      std::string s(n, 'a');
+      INFO("length " << n << " at " << at);
+      if (at + 2 <= n) {
+        s[at] = '\\';
+        s[at + 1] = 'u';
+        CHECK(bs::has_backslash_u(s.data(), s.data() + n));
+        s[at + 1] = 'x';
+        CHECK_FALSE(bs::has_backslash_u(s.data(), s.data() + n));  // a backslash alone
+        s[at] = 'u';
+        CHECK_FALSE(bs::has_backslash_u(s.data(), s.data() + n));  // a 'u' alone
+      }
+      if (at < n) {
+        for (char c : {'"', '\\', '\x01', '\x80', '{', '}', '[', ']'}) {
+          std::string t(n, 'a');
+          t[at] = c;
+          const char* end = t.data() + n;
+          const bool special = c == '"' || c == '\\' || c == '\x01' || c == '\x80';
+          CHECK(bs::string_special(t.data(), end) == (special ? t.data() + at : end));
+          CHECK(bs::quote_or_backslash(t.data(), end) == (c == '"' || c == '\\' ? t.data() + at : end));
+          CHECK(bs::structural(t.data(), end) == (c == '"' || c == '{' || c == '}' || c == '[' || c == ']' ? t.data() + at : end));
+        }
+      }
+    }
+  }
 }
 
 // The sparse scan's own validity verdict (scanned_valid) lets a match skip validate(): it must

@@ -75,4 +75,21 @@ inline const char* structural(const char* p, const char* end) noexcept {
   return end;
 }
 
+// Whether "\\u" occurs in [p, end) (a \u escape, or an escaped backslash before a 'u': callers
+// only need "maybe"). glibc's memmem walks a 2-byte needle about a byte at a time, and escaped
+// JSON documents are full of other backslashes, so memchr stops too often.
+inline bool has_backslash_u(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\'), u = _mm_set1_epi8('u');
+  for (; end - p >= 17; p += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+    if (_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, backslash), _mm_cmpeq_epi8(b, u)))) return true;
+  }
+#endif
+  for (; end - p >= 2; ++p)
+    if (p[0] == '\\' && p[1] == 'u') return true;
+  return false;
+}
+
 }  // namespace cwfilter::detail::byte_scan

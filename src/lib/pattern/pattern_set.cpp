@@ -3,6 +3,7 @@
 
 #include "pattern/compiled.hpp"
 #include "pattern/json_event.hpp"
+#include "pattern/byte_scan.hpp"
 #include "pattern/prefilter.hpp"
 #include "pattern/tokenizer.hpp"
 
@@ -329,7 +330,7 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
     if (backslash == 0) return false;
     // Most escapes are \" and \\ (escaped JSON documents): a missing clause whose literals no short
     // escape can hide stays missing in an event without \u, with no decoding (as Prefilter does).
-    if (has_u < 0) has_u = ::memmem(message.data(), message.size(), "\\u", 2) != nullptr;
+    if (has_u < 0) has_u = detail::byte_scan::has_backslash_u(message.data(), message.data() + message.size());
     if (has_u == 0)
       for (const auto& clause : clauses) {
         bool any = false, plain = true;

@@ -3,6 +3,7 @@
 // pass notes whether the event holds a backslash (then a JSON prefilter must not reject). A
 // CloudTrail event that lacks `"ConsoleLogin"` is rejected in one pass over its bytes, where
 // memmem for the literal plus memchr for the backslash took two (and ~3x the time).
+#include "pattern/byte_scan.hpp"
 #include "pattern/prefilter.hpp"
 
 #include "common/utf8.hpp"
@@ -194,7 +195,7 @@ bool may_match_decoded(std::string_view message, const std::vector<LiteralClause
   try {
     // Most escapes in logs are \" and \\ (escaped JSON documents): when the missing clause's
     // literals cannot hide behind those, the event is rejected without decoding it.
-    if (missing_is_plain && ::memmem(message.data(), message.size(), "\\u", 2) == nullptr)
+    if (missing_is_plain && !byte_scan::has_backslash_u(message.data(), message.data() + message.size()))
       return false;
     thread_local std::string decoded;
     if (!decode_json_escapes(message, decoded)) return true;
