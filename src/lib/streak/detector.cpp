@@ -10,6 +10,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 namespace cwfilter::streak {
@@ -288,11 +289,44 @@ struct StreakDetector::State {
   }
 
   void release(std::int64_t watermark) {
+    // Most events move the watermark without reaching anything (no buffered event due, no key
+    // expiring): then only the clock moves, as advance_internal would leave it.
+    const std::int64_t t = have_clock && watermark < clock ? clock : watermark;
+    if (watermark < quiet_heap_until && t < quiet_keys_until) {
+      clock = t;
+      have_clock = true;
+      return;
+    }
     while (!heap.empty() && heap.front().t <= watermark) {
       Pending p = pop();
       process(p);
     }
     advance_internal(watermark);
+    compute_quiet();
+  }
+
+  // The earliest watermark at which release() has something to do: the first buffered event's
+  // time, and the earliest time (after clamping to the clock) at which a list head expires, is
+  // evicted or fires ResetAfter (advance_internal's conditions, solved for t).
+  std::int64_t quiet_heap_until = std::numeric_limits<std::int64_t>::min();
+  std::int64_t quiet_keys_until = std::numeric_limits<std::int64_t>::min();
+  void compute_quiet() {
+    quiet_heap_until = heap.empty() ? std::numeric_limits<std::int64_t>::max() : heap.front().t;
+    std::int64_t d = std::numeric_limits<std::int64_t>::max();
+    if (const KeyState* k = lists[kAlarmList].head) {
+      if (reset_ms >= 0) d = std::min(d, k->last_failure + reset_ms);
+      else if (options.max_idle_ms > 0) d = std::min(d, k->last_failure + options.max_idle_ms + 1);
+    }
+    const std::int64_t limit = window_ms >= 0 ? window_ms : options.max_idle_ms;
+    if (limit > 0 || window_ms >= 0)
+      for (std::uint8_t id : {kSingle, kProgress})
+        if (const KeyState* k = lists[id].head) d = std::min(d, k->last_failure + limit + 1);
+    quiet_keys_until = d;
+  }
+  // Keys or the buffer changed outside release(): the next release() takes the full path.
+  void invalidate_quiet() {
+    quiet_heap_until = std::numeric_limits<std::int64_t>::min();
+    quiet_keys_until = std::numeric_limits<std::int64_t>::min();
   }
 
   EventClass::Kind observe(std::string_view message, std::int64_t t, std::string_view event_id, bool gate_passed = false) {
@@ -321,6 +355,7 @@ struct StreakDetector::State {
       Pending p{at, seq++, kind == EventClass::Kind::kFailure, scratch_key,
                 std::string(event_id.substr(0, options.max_event_id_bytes))};
       pending_heap_bytes += string_heap(p.key) + string_heap(p.id);
+      quiet_heap_until = std::min(quiet_heap_until, p.t);
       heap.push_back(std::move(p));
       std::push_heap(heap.begin(), heap.end(), PendingLater{});
       stats.buffered = heap.size();
@@ -335,6 +370,7 @@ struct StreakDetector::State {
       ++stats.forced_releases;
       Pending p = pop();
       process(p);
+      invalidate_quiet();
     }
   }
 
