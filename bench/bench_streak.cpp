@@ -6,6 +6,8 @@
 //   BM_PipelineOnly / BM_PipelineStreak: the same stream replayed through the whole Pipeline
 //                          (`cwfilter run`'s engine: filter, store, the seed's alarm evaluated every
 //                          minute of event time), without and with the streak alarm.
+//   BM_PipelineFilterOnly / BM_PipelineFilterStreak: the same without the metric alarm (the seed's
+//                          metric filter alone, then with the streak alarm).
 // The ratios (interleaved passes, medians) are printed at the end.
 #include <cwfilter/input.hpp>
 #include <cwfilter/metric_filter.hpp>
@@ -135,10 +137,18 @@ const char* kStreakSection = R"(,
     "SuccessPattern": "{ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin = \"Success\") }",
     "Threshold": 3, "Window": 300, "AlarmActions": ["arn:aws:sns:us-east-1:111122223333:security"]}])";
 
+// The config without its metric alarm: the seed's metric filter alone (and the streak alarm).
+std::string without_metric_alarm(std::string config) {
+  const auto from = config.find(",\n  \"metricAlarms\"");
+  const auto to = config.find("}]", config.find("\"AlarmActions\"", from)) + 2;
+  return config.erase(from, to - from);
+}
+
 // One replay of the stream through a Pipeline; returns the notifications.
-std::size_t replay(bool with_streak) {
+std::size_t replay(bool with_streak, bool with_alarm = true) {
   std::string config = kPipelineConfig;
   config.replace(config.find("STREAK"), 6, with_streak ? kStreakSection : "");
+  if (!with_alarm) config = without_metric_alarm(config);
   std::size_t notifications = 0;
   auto p = Pipeline::create(parse_pipeline_config(config).value(), {}, [&](const PipelineNotification&) { ++notifications; })
                .value();
@@ -172,6 +182,15 @@ void BM_PipelineStreak(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream_bytes()));
 }
 
+void BM_PipelineFilterOnly(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(replay(false, false));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream_bytes()));
+}
+void BM_PipelineFilterStreak(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(replay(true, false));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream_bytes()));
+}
+
 void BM_ReplayFilesOnly(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(replay_files(false));
 }
@@ -183,6 +202,8 @@ BENCHMARK(BM_MetricFilterOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_MetricFilterStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_PipelineOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_PipelineStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_PipelineFilterOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_PipelineFilterStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_ReplayFilesOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_ReplayFilesStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
@@ -221,6 +242,16 @@ void print_ratio() {
     p_only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     p_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
   }
+  std::vector<double> n_only, n_with;
+  for (int round = 0; round < 15; ++round) {
+    auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(replay(false, false));
+    auto t1 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(replay(true, false));
+    auto t2 = std::chrono::steady_clock::now();
+    n_only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    n_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+  }
   std::vector<double> f_only, f_with;
   for (int round = 0; round < 15; ++round) {
     auto t0 = std::chrono::steady_clock::now();
@@ -244,6 +275,9 @@ void print_ratio() {
   std::printf("median pass: metric filter %.2f ms, + streak %.2f ms: streak adds %.1f%%\n", a, b, 100.0 * (b - a) / a);
   std::printf("median replay through Pipeline: filter + alarm %.2f ms, + streak alarm %.2f ms: streak adds %.1f%%\n", pa,
               pb, 100.0 * (pb - pa) / pa);
+  const double na = median(n_only), nb = median(n_with);
+  std::printf("median replay through Pipeline without the metric alarm: filter %.2f ms, + streak alarm %.2f ms: "
+              "streak adds %.1f%%\n", na, nb, 100.0 * (nb - na) / na);
   const double fa = median(f_only), fb = median(f_with);
   std::printf("median replay of the corpus files (read + Pipeline): filter + alarm %.2f ms, + streak alarm %.2f ms: "
               "streak adds %.1f%%\n", fa, fb, 100.0 * (fb - fa) / fa);
