@@ -262,6 +262,12 @@ class MetricStore {
   std::vector<std::optional<Aggregate>> query_buckets(const MetricKey& key, std::optional<StandardUnit> unit,
                                                       std::int64_t start_ms, std::int64_t period_ms,
                                                       std::size_t count, bool include_values = false) const;
+  // Calls visit(i, aggregate) for every non-empty bucket i of query_buckets(...), in increasing
+  // i, with what query_buckets returns for it. The aggregate lives only during the call. Nothing
+  // is allocated per bucket: for reads that compute a statistic from each bucket and keep that.
+  void for_each_bucket(const MetricKey& key, std::optional<StandardUnit> unit, std::int64_t start_ms,
+                       std::int64_t period_ms, std::size_t count, bool include_values,
+                       const std::function<void(std::size_t, const Aggregate&)>& visit) const;
   // Changes whenever the content may have changed (every add, put, merge, expire_before); unique
   // across stores. Caches of query results compare it.
   std::uint64_t revision() const noexcept;

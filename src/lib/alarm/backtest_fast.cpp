@@ -43,12 +43,10 @@ using SeriesReader = std::function<SeriesView(std::int64_t first_ms, std::int64_
 SeriesReader reader_of(const DatapointSource& source) {
   if (const auto* store = source.target<detail::StoreDatapointSource>()) {
     return [store](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
-      const auto aggregates = store->store().query_buckets(store->key(), store->unit(), first_ms, period_ms, count,
-                                                           store->needs_values());
-      auto out = std::make_shared<Datapoints>(aggregates.size());
-      for (std::size_t i = 0; i < aggregates.size(); ++i) (*out)[i] = store->datapoint(aggregates[i]);
-      const std::size_t n = out->size();
-      return SeriesView{std::move(out), 0, n};
+      auto out = std::make_shared<Datapoints>(count);
+      store->store().for_each_bucket(store->key(), store->unit(), first_ms, period_ms, count, store->needs_values(),
+                                     [&](std::size_t i, const Aggregate& a) { (*out)[i] = store->datapoint(a); });
+      return SeriesView{std::move(out), 0, count};
     };
   }
   return [&source](std::int64_t first_ms, std::int64_t period_ms, std::size_t count) {
@@ -61,16 +59,6 @@ SeriesReader reader_of(const DatapointSource& source) {
   };
 }
 
-bool breaches(ComparisonOperator op, double v, double t) {
-  switch (op) {
-    case ComparisonOperator::kGreaterThanOrEqualToThreshold: return v >= t;
-    case ComparisonOperator::kGreaterThanThreshold: return v > t;
-    case ComparisonOperator::kLessThanThreshold: return v < t;
-    case ComparisonOperator::kLessThanOrEqualToThreshold: return v <= t;
-    default: return false;  // as evaluate(): band operators are refused by validate()
-  }
-}
-
 // The buckets of the ticks whose newest bucket ends on one phase of the period.
 struct Grid {
   std::int64_t phase_ms = 0;
@@ -79,10 +67,16 @@ struct Grid {
   SeriesView series;  // may be shared with other alarms
   std::span<const std::optional<BucketDatapoint>> values() const { return series.span(); }
   // Counts over buckets [0, i): real datapoints, breaching ones, low-sample ones.
-  std::vector<int> real_before, breaching_before, low_before;
+  struct Before {
+    int real = 0, breaching = 0, low = 0;
+  };
+  std::vector<Before> before;
   std::vector<int> real_index;  // bucket index of the r-th real datapoint (0-based)
 
-  bool breaching_at(std::size_t i) const { return breaching_before[i + 1] != breaching_before[i]; }
+  int real_before(std::size_t i) const { return before[i].real; }
+  int breaching_before(std::size_t i) const { return before[i].breaching; }
+  int low_before(std::size_t i) const { return before[i].low; }
+  bool breaching_at(std::size_t i) const { return before[i + 1].breaching != before[i].breaching; }
 };
 
 struct Verdict {
@@ -113,34 +107,41 @@ class FastWalk {
   // (or the alarm cannot be laid out), and the caller evaluates tick by tick.
   bool prepare(const std::vector<std::int64_t>& at_ms) {
     if (period_ms_ <= 0 || n_ <= 0 || m_ <= 0 || m_ > n_ || range_ < n_ || at_ms.empty()) return false;
-    ticks_.reserve(at_ms.size());
     // A range backtest's instants are every tick in order, and the newest bucket ends at the
-    // tick (not for 20/30 s periods): then the phase advances by the interval and no division
-    // is needed per tick (they were most of the walk's cost).
+    // tick (not for 20/30 s periods): then the phase advances by the interval, tick j is on grid
+    // j mod cycle (cycle = lcm(period, step) / step distinct phases), each visit of a grid one
+    // lcm(period, step) / period buckets after the previous one, and nothing is kept per tick.
     const std::int64_t step = evaluation_interval_ms(alarm_);
-    bool regular = alarm_.period != 20 && alarm_.period != 30 && step <= period_ms_ && floor_mod(at_ms[0], step) == 0;
-    for (std::size_t j = 1; regular && j < at_ms.size(); ++j) regular = at_ms[j] == at_ms[j - 1] + step;
-    std::int64_t phase = floor_mod(at_ms[0], period_ms_);
-    for (const std::int64_t at : at_ms) {
-      std::int64_t tick = at, end = at;
-      if (!regular) {
-        tick = scheduled_instant(alarm_, at);
-        end = newest_bucket_end(alarm_, tick);
-        phase = floor_mod(end, period_ms_);
-      }
-      std::size_t g = 0;
-      while (g < grids_.size() && grids_[g].phase_ms != phase) ++g;
-      if (g == grids_.size()) {
+    regular_ = alarm_.period != 20 && alarm_.period != 30 && step > 0 && step <= period_ms_ &&
+               floor_mod(at_ms[0], step) == 0;
+    for (std::size_t j = 1; regular_ && j < at_ms.size(); ++j) regular_ = at_ms[j] == at_ms[j - 1] + step;
+    if (regular_) {
+      const std::int64_t lcm = std::lcm(period_ms_, step);
+      cycle_ = static_cast<std::size_t>(lcm / step);
+      per_visit_ = static_cast<std::size_t>(lcm / period_ms_);
+      const std::size_t n = at_ms.size();
+      for (std::size_t g = 0; g < std::min(cycle_, n); ++g) {
         Grid& grid = grids_.emplace_back();
-        grid.phase_ms = phase;
-        grid.min_end_ms = grid.max_end_ms = end;
+        grid.phase_ms = floor_mod(at_ms[g], period_ms_);
+        grid.min_end_ms = at_ms[g];
+        grid.max_end_ms = at_ms[g + cycle_ * ((n - 1 - g) / cycle_)];
       }
-      grids_[g].min_end_ms = std::min(grids_[g].min_end_ms, end);
-      grids_[g].max_end_ms = std::max(grids_[g].max_end_ms, end);
-      ticks_.push_back({tick, end, g, 0});
-      if (regular) {
-        phase += step;
-        if (phase >= period_ms_) phase -= period_ms_;
+    } else {
+      ticks_.reserve(at_ms.size());
+      for (const std::int64_t at : at_ms) {
+        const std::int64_t tick = scheduled_instant(alarm_, at);
+        const std::int64_t end = newest_bucket_end(alarm_, tick);
+        const std::int64_t phase = floor_mod(end, period_ms_);
+        std::size_t g = 0;
+        while (g < grids_.size() && grids_[g].phase_ms != phase) ++g;
+        if (g == grids_.size()) {
+          Grid& grid = grids_.emplace_back();
+          grid.phase_ms = phase;
+          grid.min_end_ms = grid.max_end_ms = end;
+        }
+        grids_[g].min_end_ms = std::min(grids_[g].min_end_ms, end);
+        grids_[g].max_end_ms = std::max(grids_[g].max_end_ms, end);
+        ticks_.push_back({tick, end, g, 0});
       }
     }
     const std::int64_t window_ms = range_ * period_ms_;
@@ -152,30 +153,18 @@ class FastWalk {
       const auto count = static_cast<std::size_t>((g.max_end_ms - g.min_end_ms) / period_ms_ + range_);
       g.series = read_(g.first_ms, period_ms_, count);
       if (!g.series.data || g.series.count != count || g.series.offset + count > g.series.data->size()) return false;
-      g.real_before.assign(count + 1, 0);
-      g.breaching_before.assign(count + 1, 0);
-      g.low_before.assign(count + 1, 0);
-      g.real_index.reserve(count);
-      for (std::size_t i = 0; i < count; ++i) {
-        const auto& v = g.values()[i];
-        g.real_before[i + 1] = g.real_before[i] + (v ? 1 : 0);
-        g.breaching_before[i + 1] =
-            g.breaching_before[i] + (v && breaches(alarm_.comparison_operator, v->value, alarm_.threshold) ? 1 : 0);
-        g.low_before[i + 1] = g.low_before[i] +
-                              (v && low_sample_statistic_ && is_low_sample_count(*low_sample_statistic_, v->sample_count) ? 1 : 0);
-        if (v) g.real_index.push_back(static_cast<int>(i));
+      const double t = alarm_.threshold;
+      switch (alarm_.comparison_operator) {
+        case ComparisonOperator::kGreaterThanOrEqualToThreshold: count_before(g, [t](double v) { return v >= t; }); break;
+        case ComparisonOperator::kGreaterThanThreshold: count_before(g, [t](double v) { return v > t; }); break;
+        case ComparisonOperator::kLessThanThreshold: count_before(g, [t](double v) { return v < t; }); break;
+        case ComparisonOperator::kLessThanOrEqualToThreshold: count_before(g, [t](double v) { return v <= t; }); break;
+        default: count_before(g, [](double) { return false; }); break;  // as evaluate(): band operators are refused by validate()
       }
     }
-    // Index of each tick's oldest bucket in its grid. Regular instants visit a grid every
-    // lcm(period, step) / step ticks, each visit one lcm(period, step) / period buckets later.
-    if (regular) {
-      const std::int64_t lcm = std::lcm(period_ms_, step);
-      std::vector<std::size_t> visits(grids_.size(), 0);
-      for (Tick& t : ticks_) t.oldest = visits[t.grid]++ * static_cast<std::size_t>(lcm / period_ms_);
-    } else {
+    if (!regular_)
       for (Tick& t : ticks_)
         t.oldest = static_cast<std::size_t>((t.end_ms - window_ms - grids_[t.grid].first_ms) / period_ms_);
-    }
     return true;
   }
 
@@ -186,15 +175,17 @@ class FastWalk {
     // The first decided evaluation replaces an unknown or creation reason (as evaluate()).
     bool reason_unknown = out.initial.reason.empty() || out.initial.reason == kInitialReason;
     std::size_t last = at_ms.size();
+    std::size_t last_grid = 0;
+    TickCursor cursor(*this, at_ms);
     for (std::size_t j = 0; j < at_ms.size(); ++j) {
-      const Tick& t = ticks_[j];
-      const Grid& g = grids_[t.grid];
-      const Verdict v = decide(g, t.oldest);
+      const Tick t = cursor.next();
+      const Verdict v = decide(grids_[t.grid], t.oldest);
       if (v.retained || (v.state == value && !reason_unknown)) continue;
       out.changes.push_back({at_ms[j], t.tick_ms, value, v.state, v.state != value});
       value = v.state;
       reason_unknown = false;
       last = j;
+      last_grid = t.grid;
     }
     out.final_state = out.initial;
     if (last == at_ms.size()) return;
@@ -206,7 +197,7 @@ class FastWalk {
       before.value = change.old_state;
       if (before.reason.empty() || before.reason == kInitialReason) before.reason = "(earlier transition)";
     }
-    current_grid_ = &grids_[ticks_[last].grid];
+    current_grid_ = &grids_[last_grid];
     out.final_state = evaluate(alarm_, before, at_ms[last], grid_source_, options_).state;
   }
 
@@ -215,8 +206,9 @@ class FastWalk {
   // EvaluationOptions::explain); `state` follows.
   template <typename Sink>
   void walk(const std::vector<std::int64_t>& at_ms, AlarmState& state, Sink& sink) {
+    TickCursor cursor(*this, at_ms);
     for (std::size_t j = 0; j < at_ms.size(); ++j) {
-      const Tick& t = ticks_[j];
+      const Tick t = cursor.next();
       const Grid& g = grids_[t.grid];
       const Verdict v = decide(g, t.oldest);
       const bool refresh = state.reason.empty() || state.reason == kInitialReason;
@@ -237,17 +229,59 @@ class FastWalk {
     std::size_t grid;
     std::size_t oldest;  // index of the tick's oldest bucket in its grid
   };
+  // The prepared instants in order: from ticks_, or computed for regular instants.
+  class TickCursor {
+   public:
+    TickCursor(const FastWalk& walk, const std::vector<std::int64_t>& at_ms) : walk_(walk), at_ms_(at_ms) {}
+    Tick next() {
+      const std::size_t j = j_++;
+      if (!walk_.regular_) return walk_.ticks_[j];
+      const Tick t{at_ms_[j], at_ms_[j], grid_, oldest_};
+      if (++grid_ == walk_.cycle_) {
+        grid_ = 0;
+        oldest_ += walk_.per_visit_;
+      }
+      return t;
+    }
+
+   private:
+    const FastWalk& walk_;
+    const std::vector<std::int64_t>& at_ms_;
+    std::size_t j_ = 0, grid_ = 0, oldest_ = 0;
+  };
+
+  // Prefix counts of grid g's datapoints (`breach` tells a breaching value).
+  template <typename Breach>
+  void count_before(Grid& g, Breach breach) const {
+    const std::size_t count = g.series.count;
+    const auto values = g.values();
+    g.before.resize(count + 1);
+    g.real_index.reserve(count);
+    Grid::Before b;
+    g.before[0] = b;
+    const bool low_sample = low_sample_statistic_.has_value();
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& v = values[i];
+      if (v) {
+        ++b.real;
+        b.breaching += breach(v->value) ? 1 : 0;
+        b.low += low_sample && is_low_sample_count(*low_sample_statistic_, v->sample_count) ? 1 : 0;
+        g.real_index.push_back(static_cast<int>(i));
+      }
+      g.before[i + 1] = b;
+    }
+  }
 
   // alarms.md §7.3 over the R buckets [oldest, oldest + R) of grid g, as evaluate()'s decide()
   // and low_sample_ignored() would conclude.
   Verdict decide(const Grid& g, std::size_t oldest) const {
     const std::size_t end = oldest + static_cast<std::size_t>(range_);
-    const int real = g.real_before[end] - g.real_before[oldest];
-    auto low_sample_from = [&](std::size_t first) { return g.low_before[end] != g.low_before[first]; };
+    const int real = g.real_before(end) - g.real_before(oldest);
+    auto low_sample_from = [&](std::size_t first) { return g.low_before(end) != g.low_before(first); };
     Verdict v;
     if (real >= n_) {  // rules 1 and 2: the newest N real datapoints
-      const auto first_used = static_cast<std::size_t>(g.real_index[static_cast<std::size_t>(g.real_before[end] - n_)]);
-      const int breaching = g.breaching_before[end] - g.breaching_before[first_used];
+      const auto first_used = static_cast<std::size_t>(g.real_index[static_cast<std::size_t>(g.real_before(end) - n_)]);
+      const int breaching = g.breaching_before(end) - g.breaching_before(first_used);
       v.state = breaching >= m_ ? StateValue::kAlarm : StateValue::kOk;
       v.retained = low_sample_from(first_used);
       return v;
@@ -262,7 +296,7 @@ class FastWalk {
       return v;
     }
     // Rule 3: 0 < real < N, every real datapoint of the range used.
-    const int breaching = g.breaching_before[end] - g.breaching_before[oldest];
+    const int breaching = g.breaching_before(end) - g.breaching_before(oldest);
     if (treat_ == TreatMissingData::kBreaching || treat_ == TreatMissingData::kNotBreaching) {
       const int filled = treat_ == TreatMissingData::kBreaching ? n_ - real : 0;
       v.state = breaching + filled >= m_ ? StateValue::kAlarm : StateValue::kOk;
@@ -274,15 +308,15 @@ class FastWalk {
       bool localstack_ok = false;
       switch (options_.premature_rule) {
         case EvaluationOptions::PrematureRule::kRange: {
-          const int oldest_real = g.real_index[static_cast<std::size_t>(g.real_before[oldest])] - static_cast<int>(oldest);
+          const int oldest_real = g.real_index[static_cast<std::size_t>(g.real_before(oldest))] - static_cast<int>(oldest);
           premature = range_ - oldest_real >= m_;
           break;
         }
         case EvaluationOptions::PrematureRule::kWindow: {
           const std::size_t window_first = end - static_cast<std::size_t>(n_);
-          if (g.real_before[end] != g.real_before[window_first]) {
+          if (g.real_before(end) != g.real_before(window_first)) {
             const int first_in_window =
-                g.real_index[static_cast<std::size_t>(g.real_before[window_first])] - static_cast<int>(oldest);
+                g.real_index[static_cast<std::size_t>(g.real_before(window_first))] - static_cast<int>(oldest);
             premature = range_ - first_in_window >= m_;
           }
           break;
@@ -290,7 +324,7 @@ class FastWalk {
         case EvaluationOptions::PrematureRule::kLocalStack: {
           const std::size_t pivot = oldest + static_cast<std::size_t>(range_ - m_);
           premature = g.values()[pivot].has_value() && g.breaching_at(pivot) &&
-                      g.real_before[pivot] == g.real_before[oldest];
+                      g.real_before(pivot) == g.real_before(oldest);
           localstack_ok = !premature;
           break;
         }
@@ -313,7 +347,9 @@ class FastWalk {
   TreatMissingData treat_ = TreatMissingData::kMissing;
   std::optional<Statistic> low_sample_statistic_;
   std::vector<Grid> grids_;
-  std::vector<Tick> ticks_;
+  std::vector<Tick> ticks_;  // when not regular_
+  bool regular_ = false;
+  std::size_t cycle_ = 1, per_visit_ = 1;  // when regular_
   // The datapoints evaluate() reads for a materialised tick: those of the tick's grid.
   const Grid* current_grid_ = nullptr;
   const DatapointSource grid_source_ = [this](std::int64_t start_ms, std::int64_t end_ms) -> std::optional<BucketDatapoint> {
@@ -406,13 +442,6 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
   std::unordered_map<MetricKey, std::vector<std::size_t>> by_metric;
   for (std::size_t i = 0; i < alarms.size(); ++i)
     by_metric[MetricKey(alarms[i].metric_namespace, alarms[i].metric_name, alarms[i].dimensions)].push_back(i);
-  struct Read {
-    std::optional<StandardUnit> unit;
-    std::int64_t first_ms, period_ms;
-    std::size_t count;
-    bool values;
-    std::vector<std::optional<Aggregate>> aggregates;
-  };
   for (const auto& by_metric_entry : by_metric) {
     // Not a structured binding: the lambdas below capture the key (clang 14 cannot capture one).
     const auto& key = by_metric_entry.first;
@@ -420,11 +449,6 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
     std::vector<detail::StoreDatapointSource> sources;
     sources.reserve(members.size());
     for (const std::size_t i : members) sources.emplace_back(store, alarms[i]);
-    // Raw values are collected once for all when any alarm of the unit needs them.
-    auto values_needed = [&](std::optional<StandardUnit> unit) {
-      return std::any_of(sources.begin(), sources.end(),
-                         [&](const detail::StoreDatapointSource& s) { return s.unit() == unit && s.needs_values(); });
-    };
     // Alarms of one period and tick span read windows that end at the same bucket and differ
     // only in their evaluation range: each read reaches back the longest range of the group,
     // and every alarm takes its window from it.
@@ -433,8 +457,7 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
       auto& r = longest_range[alarms[i].period];
       r = std::max<std::int64_t>(r, evaluation_range(alarms[i], options));
     }
-    std::vector<Read> reads;
-    // Alarms of the same statistic (and unit) also share the datapoints computed from them.
+    // Alarms of the same statistic (and unit) share the datapoints computed from the buckets.
     struct Series {
       std::optional<StandardUnit> unit;
       std::string statistic;
@@ -454,23 +477,38 @@ std::vector<BacktestChanges> backtest_changes_range(const std::vector<MetricAlar
           if (s.unit == source.unit() && s.period_ms == period_ms && s.end_ms == end_ms && s.first_ms <= first_ms &&
               s.statistic == source.statistic().name)
             return view(s);
-        const Read* hit = nullptr;
-        for (const Read& r : reads)
-          if (r.unit == source.unit() && r.period_ms == period_ms &&
-              r.first_ms + period_ms * static_cast<std::int64_t>(r.count) == end_ms && r.first_ms <= first_ms &&
-              (r.values || !source.needs_values()))
-            hit = &r;
-        if (!hit) {
-          const bool values = values_needed(source.unit());
-          const std::int64_t read_first = first_ms - slack * period_ms;
-          const std::size_t read_count = count + static_cast<std::size_t>(slack);
-          hit = &reads.emplace_back(Read{source.unit(), read_first, period_ms, read_count, values,
-                                         store.query_buckets(key, source.unit(), read_first, period_ms, read_count, values)});
+        // A walk over the buckets computes the datapoints of every statistic that this unit's
+        // alarms of this period still need (raw values only when one of them needs them).
+        const std::int64_t read_first = first_ms - slack * period_ms;
+        const std::size_t read_count = count + static_cast<std::size_t>(slack);
+        std::vector<const detail::StoreDatapointSource*> wanted{&source};
+        for (std::size_t j = 0; j < members.size(); ++j) {
+          const detail::StoreDatapointSource& other = sources[j];
+          if (other.unit() != source.unit() || alarms[members[j]].period * 1000LL != period_ms) continue;
+          const std::string& name = other.statistic().name;
+          if (std::any_of(wanted.begin(), wanted.end(), [&](const auto* w) { return w->statistic().name == name; }))
+            continue;
+          if (std::any_of(series.begin(), series.end(), [&](const Series& s) {
+                return s.unit == source.unit() && s.period_ms == period_ms && s.end_ms == end_ms &&
+                       s.first_ms <= first_ms && s.statistic == name;
+              }))
+            continue;
+          wanted.push_back(&other);
         }
-        auto datapoints = std::make_shared<Datapoints>(hit->aggregates.size());
-        for (std::size_t i = 0; i < datapoints->size(); ++i) (*datapoints)[i] = source.datapoint(hit->aggregates[i]);
-        series.push_back(Series{source.unit(), source.statistic().name, hit->first_ms, period_ms, end_ms, std::move(datapoints)});
-        return view(series.back());
+        const bool values =
+            std::any_of(wanted.begin(), wanted.end(), [](const auto* w) { return w->needs_values(); });
+        std::vector<std::shared_ptr<Datapoints>> data;
+        data.reserve(wanted.size());
+        for (std::size_t w = 0; w < wanted.size(); ++w) data.push_back(std::make_shared<Datapoints>(read_count));
+        store.for_each_bucket(key, source.unit(), read_first, period_ms, read_count, values,
+                              [&](std::size_t i, const Aggregate& a) {
+                                for (std::size_t w = 0; w < wanted.size(); ++w) (*data[w])[i] = wanted[w]->datapoint(a);
+                              });
+        const std::size_t mine = series.size();
+        for (std::size_t w = 0; w < wanted.size(); ++w)
+          series.push_back(
+              Series{source.unit(), wanted[w]->statistic().name, read_first, period_ms, end_ms, std::move(data[w])});
+        return view(series[mine]);
       };
       const MetricAlarm& alarm = alarms[members[k]];
       out[members[k]] = changes_with(alarm, initial, detail::scheduled_instants(alarm, from_ms, to_ms), read, options);

@@ -10,7 +10,7 @@ namespace cwfilter::alarm {
 
 namespace detail {
 
-// Buckets are read a window at a time (MetricStore::query_buckets: one key lookup, one walk over
+// Buckets are read a window at a time (MetricStore::for_each_bucket: one key lookup, one walk over
 // the cells) and kept until the store's revision changes. Buckets lie on a grid of the period
 // whose phase is the evaluation tick's (a 5-minute alarm evaluated every minute reads five
 // interleaved grids), so each grid is cached on its own. Consecutive reads on a grid (backtests
@@ -52,11 +52,11 @@ class BucketCache {
       // may read its N buckets newest first).
       grid->window = fresh ? 1 : sequential ? std::min(grid->window * 2, kMaxWindow) : kFirstWindow;
       grid->first_ms = start_ms - (fresh || sequential ? 0 : 4) * period_ms;
-      auto aggregates = store.query_buckets(key, unit, grid->first_ms, period_ms, grid->window, include_values);
-      grid->values.assign(aggregates.size(), std::nullopt);
-      for (std::size_t i = 0; i < aggregates.size(); ++i)
-        if (aggregates[i])
-          if (auto v = compute_value(*aggregates[i])) grid->values[i] = BucketDatapoint{*v, aggregates[i]->sample_count};
+      grid->values.assign(grid->window, std::nullopt);
+      store.for_each_bucket(key, unit, grid->first_ms, period_ms, grid->window, include_values,
+                            [&](std::size_t i, const Aggregate& a) {
+                              if (auto v = compute_value(a)) grid->values[i] = BucketDatapoint{*v, a.sample_count};
+                            });
     }
     return grid->values[static_cast<std::size_t>((start_ms - grid->first_ms) / period_ms)];
   }
@@ -89,8 +89,12 @@ StoreDatapointSource::StoreDatapointSource(const MetricStore& store, const Metri
 
 std::optional<BucketDatapoint> StoreDatapointSource::datapoint(const std::optional<Aggregate>& aggregate) const {
   if (!aggregate) return std::nullopt;
+  return datapoint(*aggregate);
+}
+
+std::optional<BucketDatapoint> StoreDatapointSource::datapoint(const Aggregate& aggregate) const {
   // compute() gives nullopt e.g. for a percentile over statistic sets only (DECISIONS 19).
-  if (auto v = compute(statistic_, *aggregate)) return BucketDatapoint{*v, aggregate->sample_count};
+  if (auto v = compute(statistic_, aggregate)) return BucketDatapoint{*v, aggregate.sample_count};
   return std::nullopt;
 }
 

@@ -25,6 +25,7 @@ class StoreDatapointSource {
   // The alarm's datapoint of a bucket from its aggregate (nullopt: no value, e.g. a percentile
   // over statistic sets only, DECISIONS 19).
   std::optional<BucketDatapoint> datapoint(const std::optional<Aggregate>& aggregate) const;
+  std::optional<BucketDatapoint> datapoint(const Aggregate& aggregate) const;
 
   class Cache;
 

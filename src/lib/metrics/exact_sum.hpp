@@ -141,6 +141,10 @@ class SmallPartials {
   double& operator[](std::size_t i) noexcept { return heap_.empty() ? inline_[i] : heap_[i]; }
   double operator[](std::size_t i) const noexcept { return heap_.empty() ? inline_[i] : heap_[i]; }
   void resize(std::size_t n) noexcept { n_ = n; }  // only ever shrinks (grow_partials)
+  void clear() noexcept {
+    n_ = 0;
+    heap_.clear();
+  }
   void push_back(double x) {
     if (heap_.empty() && n_ < kInline) {
       inline_[n_++] = x;
@@ -159,18 +163,43 @@ class SmallPartials {
   std::vector<double> heap_;  // once more than kInline partials were needed
 };
 
-// An exact running sum (fsum partials) for the short life of a query: no allocation in the
-// common case, unlike ExactSum, whose compact form suits values kept per cell.
+// An exact running sum for the short life of a query: no allocation in the common case, unlike
+// ExactSum, whose compact form suits values kept per cell. The running double sum `hi_` takes
+// every addend; only the exact rounding error of an inexact addition (two-sum) goes to fsum
+// partials, so sums of integers (sample counts) never touch them. hi_ + the partials is exact.
 class ExactAccumulator {
  public:
-  void add(double x) { grow_partials(p_, x); }
-  void add(const ExactSum& s) {
-    s.for_each_part([this](double x) { grow_partials(p_, x); });
+  void add(double x) {
+    const double s = hi_ + x;
+    const double bv = s - hi_;
+    const double av = s - bv;
+    const double err = (hi_ - av) + (x - bv);  // hi_ + x == s + err exactly
+    hi_ = s;
+    if (err != 0.0) grow_partials(p_, err);
   }
-  double value() const { return round_partials(p_); }
+  void add(const ExactSum& s) {
+    s.for_each_part([this](double x) { add(x); });
+  }
+  void subtract(const ExactSum& s) {
+    s.for_each_part([this](double x) { add(-x); });
+  }
+  // The exact total, correctly rounded. (hi_ never holds -0.0: it starts at +0.0 and a sum of
+  // two doubles is -0.0 only when both are; parts of an ExactSum are never -0.0 either.)
+  double value() const {
+    if (p_.empty()) return hi_;
+    SmallPartials q;
+    for (std::size_t i = 0; i < p_.size(); ++i) q.push_back(p_[i]);
+    grow_partials(q, hi_);
+    return round_partials(q);
+  }
+  void clear() noexcept {
+    hi_ = 0.0;
+    p_.clear();
+  }
 
  private:
-  SmallPartials p_;
+  double hi_ = 0.0;
+  SmallPartials p_;  // exact rounding errors of the additions into hi_
 };
 
 }  // namespace cwfilter::detail

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -190,7 +191,72 @@ struct Cell {
   }
 };
 
-using Cells = std::map<std::int64_t, Cell>;  // effective timestamp (ms) -> cell
+struct TimedCell {
+  std::int64_t t;  // effective timestamp (ms)
+  Cell cell;
+};
+
+// One series' cells, sorted by effective timestamp: a flat vector (readers walk it without
+// chasing nodes; appends, the common case, are amortised O(1); an out-of-order datum inserts).
+// Cells older than the cutoff may linger at the front until a sweep erases them (see
+// Impl::maybe_sweep); every reader starts at lower_bound(cutoff).
+class Cells {
+ public:
+  using const_iterator = std::vector<TimedCell>::const_iterator;
+  const_iterator begin() const noexcept { return v_.begin(); }
+  const_iterator end() const noexcept { return v_.end(); }
+  bool empty() const noexcept { return v_.empty(); }
+  std::size_t size() const noexcept { return v_.size(); }
+  std::size_t capacity() const noexcept { return v_.capacity(); }
+  const_iterator lower_bound(std::int64_t t) const {
+    if (v_.empty() || v_.front().t >= t) return v_.begin();  // the common case of a reader from the cutoff
+    return std::partition_point(v_.begin(), v_.end(), [t](const TimedCell& c) { return c.t < t; });
+  }
+
+  // The cell at t, created when missing.
+  Cell& at(std::int64_t t) {
+    if (v_.empty() || v_.back().t < t) return v_.emplace_back(TimedCell{t, Cell{}}).cell;
+    if (v_.back().t == t) return v_.back().cell;
+    auto it = v_.begin() + (lower_bound(t) - v_.cbegin());
+    if (it->t == t) return it->cell;
+    return v_.insert(it, TimedCell{t, Cell{}})->cell;
+  }
+
+  // Drops the cells before t. Unless `now`, waits until they are an eighth of the cells (amortised
+  // O(1) per cell dropped however long the series); the lingering ones are invisible to readers.
+  void erase_before(std::int64_t t, bool now) {
+    const auto dead = static_cast<std::size_t>(lower_bound(t) - v_.cbegin());
+    if (dead == 0 || (!now && dead * 8 < v_.size())) return;
+    v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(dead));
+    if (v_.capacity() > 2 * v_.size()) v_.shrink_to_fit();
+  }
+
+  // Merges every cell of `other` from `first` on (both sorted) in one pass.
+  void merge_from(const_iterator first, const_iterator last) {
+    if (first == last) return;
+    if (v_.empty() || v_.back().t < first->t) {
+      v_.insert(v_.end(), first, last);
+      return;
+    }
+    std::vector<TimedCell> out;
+    out.reserve(v_.size() + static_cast<std::size_t>(last - first));
+    auto mine = v_.begin();
+    while (mine != v_.end() || first != last) {
+      if (first == last || (mine != v_.end() && mine->t < first->t)) {
+        out.push_back(std::move(*mine++));
+      } else if (mine == v_.end() || first->t < mine->t) {
+        out.push_back(*first++);
+      } else {
+        out.push_back(std::move(*mine++));
+        out.back().cell.merge((first++)->cell);
+      }
+    }
+    v_ = std::move(out);
+  }
+
+ private:
+  std::vector<TimedCell> v_;
+};
 
 struct UnitSeries {
   StandardUnit unit;
@@ -226,8 +292,6 @@ std::vector<ValueCount> merged_values(const std::vector<const Cell*>& cells) {
   return merged;
 }
 
-// Approximate size of one std::map node holding a cell (red-black node header + key + value).
-constexpr std::size_t kMapNodeBytes = 4 * sizeof(void*) + sizeof(std::int64_t) + sizeof(Cell);
 
 }  // namespace
 
@@ -288,9 +352,10 @@ struct MetricStore::Impl {
     return c;
   }
 
-  // Drops dead cells once the cutoff has moved by a minute or more since the last sweep, so memory
-  // stays bounded by retention + 1 minute. Dead cells that are still present are ignored by every
-  // reader (query, operator==), so the lag is invisible.
+  // Drops dead cells once the cutoff has moved by a minute or more since the last sweep, from each
+  // series once they are an eighth of its cells (Cells::erase_before), so memory stays bounded by
+  // retention + 1 minute + 1/8. Dead cells that are still present are ignored by every reader
+  // (query, operator==), so the lag is invisible.
   void maybe_sweep(bool force) {
     const std::int64_t c = cutoff();
     if (c == kNoCutoff) return;
@@ -298,7 +363,7 @@ struct MetricStore::Impl {
     last_sweep_cutoff = c;
     for (auto it = metrics.begin(); it != metrics.end();) {
       auto& units = it->second.units;
-      for (auto& s : units) s.cells.erase(s.cells.begin(), s.cells.lower_bound(c));
+      for (auto& s : units) s.cells.erase_before(c, force);
       std::erase_if(units, [](const UnitSeries& s) { return s.cells.empty(); });
       it = units.empty() ? metrics.erase(it) : std::next(it);
     }
@@ -310,8 +375,7 @@ struct MetricStore::Impl {
     if (!newest || t > *newest) newest = t;
     if (t < cutoff()) return nullptr;
     track_dimensions(key, t);
-    Cell& cell = metrics[key].cells_for(unit)[t];
-    return &cell;
+    return &metrics[key].cells_for(unit).at(t);
   }
 };
 
@@ -470,8 +534,8 @@ std::optional<Aggregate> MetricStore::query(const MetricKey& key, std::optional<
   std::vector<const Cell*> cells;
   for (const auto& series : it->second.units) {
     if (unit && series.unit != *unit) continue;
-    for (auto c = series.cells.lower_bound(from); c != series.cells.end() && c->first < end_ms; ++c) {
-      const Cell& cell = c->second;
+    for (auto c = series.cells.lower_bound(from); c != series.cells.end() && c->t < end_ms; ++c) {
+      const Cell& cell = c->cell;
       any = true;
       count.add(cell.sample_count);
       sum.add(cell.sum);
@@ -499,7 +563,7 @@ std::vector<StandardUnit> MetricStore::units_with_data(const MetricKey& key, std
   const std::int64_t from = std::max(start_ms, impl_->cutoff());
   for (const auto& series : it->second.units) {
     auto c = series.cells.lower_bound(from);
-    if (c != series.cells.end() && c->first < end_ms) out.push_back(series.unit);
+    if (c != series.cells.end() && c->t < end_ms) out.push_back(series.unit);
   }
   return out;
 }
@@ -534,11 +598,7 @@ void MetricStore::merge(const MetricStore& other) {
     for (const auto& s : entry.units) {
       auto first = s.cells.lower_bound(c);
       if (first == s.cells.end()) continue;
-      Cells& mine = me.metrics[key].cells_for(s.unit);
-      for (auto it = first; it != s.cells.end(); ++it) {
-        auto [pos, inserted] = mine.try_emplace(it->first, it->second);
-        if (!inserted) pos->second.merge(it->second);
-      }
+      me.metrics[key].cells_for(s.unit).merge_from(first, s.cells.end());
     }
   }
   me.maybe_sweep(false);
@@ -553,51 +613,164 @@ void MetricStore::expire_before(std::int64_t ts_ms) {
 std::int64_t MetricStore::cutoff() const noexcept { return impl_->cutoff(); }
 std::uint64_t MetricStore::revision() const noexcept { return impl_ ? impl_->revision : 0; }
 
+namespace {
+
+// What a bucket walk accumulates, reused from bucket to bucket (and across the calls of one
+// thread), so that a walk allocates nothing per bucket.
+struct BucketBuilder {
+  detail::ExactAccumulator count, sum;
+  double minimum = std::numeric_limits<double>::infinity();
+  double maximum = -std::numeric_limits<double>::infinity();
+  bool raw = true;
+  // The raw values as sorted runs (run i = values[bounds[i], bounds[i+1])), and merge scratch.
+  std::vector<ValueCount> values, scratch;
+  std::vector<std::size_t> bounds{0}, scratch_bounds;
+  Aggregate aggregate;
+  std::vector<ValueCount> stash;  // aggregate.values' buffer while the bucket has none
+
+  void reset() {
+    count.clear();
+    sum.clear();
+    minimum = std::numeric_limits<double>::infinity();
+    maximum = -std::numeric_limits<double>::infinity();
+    raw = true;
+    values.clear();
+    bounds.resize(1);
+  }
+  void add(const Cell& cell, bool include_values) {
+    count.add(cell.sample_count);
+    sum.add(cell.sum);
+    minimum = std::min(minimum, cell.minimum);
+    maximum = std::max(maximum, cell.maximum);
+    if (!include_values || !raw) return;
+    raw = cell.raw;
+    if (!raw) return;
+    // The cell's sorted prefix is one run; its unsorted tail, sorted here, another (equal values
+    // across runs or inside the tail are coalesced after the merge).
+    values.insert(values.end(), cell.values.begin(), cell.values.begin() + cell.sorted);
+    bounds.push_back(values.size());
+    if (cell.sorted < cell.values.size()) {
+      values.insert(values.end(), cell.values.begin() + cell.sorted, cell.values.end());
+      std::sort(values.begin() + static_cast<std::ptrdiff_t>(bounds.back()), values.end(), by_value);
+      bounds.push_back(values.size());
+    }
+  }
+  // The runs merged pairwise through `scratch`, then equal values coalesced: the bucket's
+  // canonical multiset (what merged_values gives).
+  void merge_values() {
+    while (bounds.size() > 2) {
+      scratch.resize(values.size());
+      scratch_bounds.assign(1, 0);
+      std::size_t i = 0;
+      for (; i + 2 < bounds.size(); i += 2) {
+        std::merge(values.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
+                   values.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
+                   values.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
+                   values.begin() + static_cast<std::ptrdiff_t>(bounds[i + 2]),
+                   scratch.begin() + static_cast<std::ptrdiff_t>(bounds[i]), by_value);
+        scratch_bounds.push_back(bounds[i + 2]);
+      }
+      if (i + 1 < bounds.size()) {  // an odd run left: copied as is
+        std::copy(values.begin() + static_cast<std::ptrdiff_t>(bounds[i]), values.end(),
+                  scratch.begin() + static_cast<std::ptrdiff_t>(bounds[i]));
+        scratch_bounds.push_back(bounds.back());
+      }
+      values.swap(scratch);
+      bounds.swap(scratch_bounds);
+    }
+    coalesce(values, 0);
+  }
+  const Aggregate& finish(bool include_values) {
+    aggregate.sample_count = count.value();
+    aggregate.sum = sum.value();
+    aggregate.minimum = minimum;
+    aggregate.maximum = maximum;
+    if (include_values && raw) {
+      merge_values();
+      if (!aggregate.values) aggregate.values.emplace(std::move(stash));
+      aggregate.values->swap(values);
+    } else if (aggregate.values) {
+      stash = std::move(*aggregate.values);
+      aggregate.values.reset();
+    }
+    return aggregate;
+  }
+};
+
+}  // namespace
+
+void MetricStore::for_each_bucket(const MetricKey& key, std::optional<StandardUnit> unit, std::int64_t start_ms,
+                                  std::int64_t period_ms, std::size_t count, bool include_values,
+                                  const std::function<void(std::size_t, const Aggregate&)>& visit) const {
+  if (period_ms <= 0 || count == 0) return;
+  auto it = impl_->metrics.find(key);
+  if (it == impl_->metrics.end()) return;
+  const std::int64_t end_ms = start_ms + period_ms * static_cast<std::int64_t>(count);
+  // The same cells query() reads for each bucket: start <= t < end and t >= cutoff.
+  const std::int64_t from = std::max(start_ms, impl_->cutoff());
+  if (from >= end_ms) return;
+  struct Cursor {
+    Cells::const_iterator at, end;
+  };
+  // One cursor per series read (one, unless the unit is open and the key has several units).
+  std::array<Cursor, kStandardUnitCount> cursors;
+  std::size_t n = 0;
+  for (const auto& series : it->second.units) {
+    if (unit && series.unit != *unit) continue;
+    auto first = series.cells.lower_bound(from);
+    if (first != series.cells.end() && first->t < end_ms && n < cursors.size())
+      cursors[n++] = Cursor{first, series.cells.end()};
+  }
+  if (n == 0) return;
+  // One builder per thread, reused; a visitor that walks again (same thread) gets its own.
+  thread_local BucketBuilder shared;
+  thread_local bool shared_busy = false;
+  std::optional<BucketBuilder> own;
+  BucketBuilder& b = shared_busy ? own.emplace() : shared;
+  const bool owns_shared = !shared_busy;
+  shared_busy = true;
+  struct Release {
+    bool active;
+    ~Release() {
+      if (active) shared_busy = false;
+    }
+  } release{owns_shared};
+  if (n == 1) {
+    Cursor& c = cursors[0];
+    while (c.at != c.end && c.at->t < end_ms) {
+      const auto i = static_cast<std::size_t>((c.at->t - start_ms) / period_ms);
+      const std::int64_t bucket_end = start_ms + period_ms * static_cast<std::int64_t>(i + 1);
+      b.reset();
+      do {
+        b.add(c.at->cell, include_values);
+        ++c.at;
+      } while (c.at != c.end && c.at->t < bucket_end);
+      visit(i, b.finish(include_values));
+    }
+    return;
+  }
+  const std::span<Cursor> several(cursors.data(), n);
+  for (;;) {
+    std::int64_t next = end_ms;
+    for (const Cursor& c : several)
+      if (c.at != c.end) next = std::min(next, c.at->t);
+    if (next >= end_ms) return;
+    const auto i = static_cast<std::size_t>((next - start_ms) / period_ms);
+    const std::int64_t bucket_end = start_ms + period_ms * static_cast<std::int64_t>(i + 1);
+    b.reset();
+    for (Cursor& c : several)
+      for (; c.at != c.end && c.at->t < bucket_end; ++c.at) b.add(c.at->cell, include_values);
+    visit(i, b.finish(include_values));
+  }
+}
+
 std::vector<std::optional<Aggregate>> MetricStore::query_buckets(const MetricKey& key,
                                                                  std::optional<StandardUnit> unit,
                                                                  std::int64_t start_ms, std::int64_t period_ms,
                                                                  std::size_t count, bool include_values) const {
   std::vector<std::optional<Aggregate>> out(count);
-  if (period_ms <= 0 || count == 0) return out;
-  auto it = impl_->metrics.find(key);
-  if (it == impl_->metrics.end()) return out;
-  struct Acc {
-    detail::ExactAccumulator count, sum;
-    double minimum = std::numeric_limits<double>::infinity();
-    double maximum = -std::numeric_limits<double>::infinity();
-    bool any = false;
-    bool raw = true;
-    std::vector<const Cell*> cells;
-  };
-  std::vector<Acc> acc(count);
-  const std::int64_t end_ms = start_ms + period_ms * static_cast<std::int64_t>(count);
-  // The same cells query() reads for each bucket: start <= t < end and t >= cutoff.
-  const std::int64_t from = std::max(start_ms, impl_->cutoff());
-  for (const auto& series : it->second.units) {
-    if (unit && series.unit != *unit) continue;
-    for (auto c = series.cells.lower_bound(from); c != series.cells.end() && c->first < end_ms; ++c) {
-      Acc& a = acc[static_cast<std::size_t>((c->first - start_ms) / period_ms)];
-      const Cell& cell = c->second;
-      a.any = true;
-      a.count.add(cell.sample_count);
-      a.sum.add(cell.sum);
-      a.minimum = std::min(a.minimum, cell.minimum);
-      a.maximum = std::max(a.maximum, cell.maximum);
-      if (include_values) {
-        a.raw = a.raw && cell.raw;
-        if (a.raw) a.cells.push_back(&cell);
-      }
-    }
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!acc[i].any) continue;
-    Aggregate& g = out[i].emplace();
-    g.sample_count = acc[i].count.value();
-    g.sum = acc[i].sum.value();
-    g.minimum = acc[i].minimum;
-    g.maximum = acc[i].maximum;
-    if (include_values && acc[i].raw) g.values = merged_values(acc[i].cells);
-  }
+  for_each_bucket(key, unit, start_ms, period_ms, count, include_values,
+                  [&out](std::size_t i, const Aggregate& a) { out[i] = a; });
   return out;
 }
 std::optional<std::int64_t> MetricStore::newest_timestamp() const noexcept { return impl_->newest; }
@@ -636,8 +809,8 @@ std::size_t MetricStore::memory_usage() const noexcept {
     for (const auto& d : key.dimensions()) bytes += d.name.capacity() + d.value.capacity();
     bytes += entry.units.capacity() * sizeof(UnitSeries);
     for (const auto& s : entry.units) {
-      bytes += s.cells.size() * kMapNodeBytes;
-      for (const auto& [t, cell] : s.cells) bytes += cell.heap_bytes();
+      bytes += s.cells.capacity() * sizeof(TimedCell);
+      for (const auto& c : s.cells) bytes += c.cell.heap_bytes();
     }
   }
   return bytes;
@@ -666,8 +839,8 @@ bool MetricStore::operator==(const MetricStore& other) const {
         auto [yfirst, ylast] = live_cells(ys->cells);
         if (std::distance(first, last) != std::distance(yfirst, ylast)) return false;
         for (auto i = first, j = yfirst; i != last; ++i, ++j) {
-          if (i->first != j->first) return false;
-          if (compare_cells && !i->second.exactly_equals(j->second)) return false;
+          if (i->t != j->t) return false;
+          if (compare_cells && !i->cell.exactly_equals(j->cell)) return false;
         }
       }
     }
