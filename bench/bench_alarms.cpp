@@ -7,6 +7,8 @@
 #include <cwfilter/alarm.hpp>
 #include <cwfilter/metrics.hpp>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -153,6 +155,37 @@ void BM_StoreReadsDay(benchmark::State& state) {
   state.SetItemsProcessed(buckets);
 }
 BENCHMARK(BM_StoreReadsDay)->Unit(benchmark::kMillisecond);
+
+// The same grids read as the backtest reads them: MetricStore::for_each_bucket, each bucket's
+// statistic computed on the spot (no Aggregate kept, nothing allocated per bucket).
+void BM_StoreWalksDay(benchmark::State& state) {
+  Fixture& f = fixture();
+  const Statistic stats[] = {parse_statistic("Sum").value(), parse_statistic("Average").value(),
+                             parse_statistic("Maximum").value(), parse_statistic("p90").value()};
+  std::vector<std::optional<double>> day(1446), grid(293);
+  std::int64_t buckets = 0;
+  for (auto _ : state) {
+    for (int m = 0; m < kMetrics; ++m) {
+      const MetricKey key("Bench", "M" + std::to_string(m));
+      const Statistic& statistic = stats[m % 4];  // alarms of metric m all have statistic m % 4
+      const bool values = statistic.is_extended();
+      std::fill(day.begin(), day.end(), std::nullopt);
+      f.store.for_each_bucket(key, std::nullopt, kDayStart - 6 * 60000LL, 60000, day.size(), values,
+                              [&](std::size_t i, const Aggregate& a) { day[i] = compute(statistic, a); });
+      buckets += static_cast<std::int64_t>(day.size());
+      benchmark::DoNotOptimize(day.data());
+      for (int phase = 0; phase < 5; ++phase) {
+        std::fill(grid.begin(), grid.end(), std::nullopt);
+        f.store.for_each_bucket(key, std::nullopt, kDayStart - (5 * 300 - phase * 60) * 1000LL, 300000, grid.size(),
+                                values, [&](std::size_t i, const Aggregate& a) { grid[i] = compute(statistic, a); });
+        buckets += static_cast<std::int64_t>(grid.size());
+        benchmark::DoNotOptimize(grid.data());
+      }
+    }
+  }
+  state.SetItemsProcessed(buckets);
+}
+BENCHMARK(BM_StoreWalksDay)->Unit(benchmark::kMillisecond);
 
 // The same, alarm by alarm through their own store sources (no sharing of reads between alarms).
 void BM_BacktestDayChangesPerAlarm(benchmark::State& state) {

@@ -192,6 +192,16 @@ class ExactAccumulator {
     grow_partials(q, hi_);
     return round_partials(q);
   }
+  // value(), then clear(), without copying the partials.
+  double value_and_clear() {
+    double v = hi_;
+    if (!p_.empty()) {
+      grow_partials(p_, hi_);
+      v = round_partials(p_);
+    }
+    clear();
+    return v;
+  }
   void clear() noexcept {
     hi_ = 0.0;
     p_.clear();

@@ -215,7 +215,11 @@ class Cells {
 
   // The cell at t, created when missing.
   Cell& at(std::int64_t t) {
-    if (v_.empty() || v_.back().t < t) return v_.emplace_back(TimedCell{t, Cell{}}).cell;
+    if (v_.empty() || v_.back().t < t) {
+      // Grown by half (not doubled): a long series wastes at most a third of its cells' bytes.
+      if (v_.size() == v_.capacity()) v_.reserve(v_.size() + v_.size() / 2 + 1);
+      return v_.emplace_back(TimedCell{t, Cell{}}).cell;
+    }
     if (v_.back().t == t) return v_.back().cell;
     auto it = v_.begin() + (lower_bound(t) - v_.cbegin());
     if (it->t == t) return it->cell;
@@ -681,8 +685,8 @@ struct BucketBuilder {
     coalesce(values, 0);
   }
   const Aggregate& finish(bool include_values) {
-    aggregate.sample_count = count.value();
-    aggregate.sum = sum.value();
+    aggregate.sample_count = count.value_and_clear();
+    aggregate.sum = sum.value_and_clear();
     aggregate.minimum = minimum;
     aggregate.maximum = maximum;
     if (include_values && raw) {
