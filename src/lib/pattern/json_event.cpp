@@ -365,7 +365,8 @@ class SparseScanner {
 
  private:
   void skip_ws() {
-    while (p_ < end_ && is_ws(*p_)) ++p_;
+    // Minified events have no blanks: one compare settles the common case (blanks are <= ' ').
+    while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' && is_ws(*p_)) ++p_;
   }
 
   // p_ just after an opening quote: moves past the closing quote. `escaped` reports a backslash.
