@@ -529,6 +529,7 @@ std::vector<std::int64_t> detail::scheduled_instants(const MetricAlarm& alarm, s
   const std::int64_t step = evaluation_interval_ms(alarm);
   std::int64_t t = scheduled_instant(alarm, from_ms);
   if (t < from_ms) t += step;
+  if (t <= to_ms && step > 0) instants.reserve(static_cast<std::size_t>((to_ms - t) / step + 1));
   for (; t <= to_ms; t += step) instants.push_back(t);
   return instants;
 }
