@@ -211,6 +211,7 @@ bool surely_valid_object(std::string_view m, std::size_t max_depth) {
 
 bool JsonEvent::validate(std::string_view message, std::size_t max_depth) {
   nodes_.clear();
+  scan_valid_ = false;  // the verdict belongs to the last scan_selected() only
   if (surely_valid_object(message, max_depth)) return true;
   if (!plausible_object(message)) return false;
   buffer_.assign(message.data(), message.size());
@@ -234,6 +235,7 @@ bool JsonEvent::validate(std::string_view message, std::size_t max_depth) {
 
 bool JsonEvent::parse(std::string_view message, std::size_t max_depth) {
   nodes_.clear();
+  scan_valid_ = false;
   if (!plausible_object(message)) return false;
 
   buffer_.assign(message.data(), message.size());
