@@ -232,36 +232,22 @@ void print_ratio() {
     only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
   }
-  std::vector<double> p_only, p_with;
-  for (int round = 0; round < 15; ++round) {
-    auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(replay(false));
-    auto t1 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(replay(true));
-    auto t2 = std::chrono::steady_clock::now();
-    p_only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    p_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
-  }
-  std::vector<double> n_only, n_with;
-  for (int round = 0; round < 15; ++round) {
-    auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(replay(false, false));
-    auto t1 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(replay(true, false));
-    auto t2 = std::chrono::steady_clock::now();
-    n_only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    n_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
-  }
-  std::vector<double> f_only, f_with;
-  for (int round = 0; round < 15; ++round) {
-    auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(replay_files(false));
-    auto t1 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(replay_files(true));
-    auto t2 = std::chrono::steady_clock::now();
-    f_only.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    f_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
-  }
+  // Interleaved passes of `alone` and `with`: both vectors of per-pass milliseconds.
+  auto interleave = [](auto alone, auto with, std::vector<double>& t_alone, std::vector<double>& t_with) {
+    for (int round = 0; round < 15; ++round) {
+      auto t0 = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(alone());
+      auto t1 = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(with());
+      auto t2 = std::chrono::steady_clock::now();
+      t_alone.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      t_with.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
+  };
+  std::vector<double> p_only, p_with, n_only, n_with, f_only, f_with;
+  interleave([] { return replay(false); }, [] { return replay(true); }, p_only, p_with);
+  interleave([] { return replay(false, false); }, [] { return replay(true, false); }, n_only, n_with);
+  interleave([] { return replay_files(false); }, [] { return replay_files(true); }, f_only, f_with);
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];

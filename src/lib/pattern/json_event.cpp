@@ -101,118 +101,17 @@ struct DepthChecker : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthCheck
   bool EndArray(rapidjson::SizeType) { return --depth, true; }
 };
 
-// A fast, conservative check: true only for a message that RapidJSON certainly accepts as one
-// object within max_depth (parse() would succeed); false means "not known" and RapidJSON decides.
-// It accepts a strict subset of JSON: strings of printable ASCII without escapes, numbers with at
-// most 15 digits on each side of the point and no exponent (RapidJSON refuses some exponents and
-// huge mantissas, even with numbers kept as strings), true/false/null, blanks ' ' \t \n \r.
-bool surely_valid_object(std::string_view m, std::size_t max_depth) {
-  const char* p = m.data();
-  const char* const end = p + m.size();
-  // Containers open, as a bit stack (1 = object). Deeper events go to RapidJSON.
-  constexpr std::size_t kMaxTracked = 64;
-  std::uint64_t kinds = 0;
-  std::size_t depth = 0;
-  auto ws = [&] {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
-  };
-  auto string = [&] {  // p at the opening quote
-    const char* q = byte_scan::string_special(p + 1, end);
-    if (q == end || *q != '"') return false;  // an escape, a control or non-ASCII byte, or no end
-    p = q + 1;
-    return true;
-  };
-  auto digits = [&](std::size_t max) {
-    const char* s = p;
-    while (p < end && *p >= '0' && *p <= '9') ++p;
-    return p > s && static_cast<std::size_t>(p - s) <= max;
-  };
-  auto number = [&] {
-    if (*p == '-') ++p;
-    if (p == end) return false;
-    if (*p == '0') {
-      ++p;
-    } else if (!digits(15)) {
-      return false;
-    }
-    if (p < end && *p == '.') {
-      ++p;
-      if (!digits(15)) return false;
-    }
-    return p == end || *p == ',' || *p == '}' || *p == ']' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
-  };
-  auto word = [&](std::string_view w) {
-    if (static_cast<std::size_t>(end - p) < w.size() || std::memcmp(p, w.data(), w.size()) != 0) return false;
-    p += w.size();
-    return true;
-  };
-  ws();
-  if (p == end || *p != '{') return false;
-  bool expect_value = true;  // at a value (or at a key, inside an object)
-  bool in_object_key = false;
-  while (true) {
-    if (expect_value) {
-      ws();
-      if (p == end) return false;
-      if (in_object_key) {
-        if (*p != '"' || !string()) return false;
-        ws();
-        if (p == end || *p != ':') return false;
-        ++p;
-        ws();
-        if (p == end) return false;
-        in_object_key = false;
-      }
-      const char c = *p;
-      if (c == '{' || c == '[') {
-        if (depth >= max_depth || depth >= kMaxTracked) return false;
-        kinds = (kinds << 1) | (c == '{' ? 1u : 0u);
-        ++depth;
-        ++p;
-        ws();
-        if (p < end && *p == (c == '{' ? '}' : ']')) {
-          ++p;
-          --depth;
-          kinds >>= 1;
-          expect_value = false;
-        } else {
-          in_object_key = c == '{';
-        }
-        if (depth == 0) break;
-        continue;
-      }
-      bool ok = c == '"' ? string() : (c == '-' || (c >= '0' && c <= '9')) ? number()
-                : c == 't' ? word("true") : c == 'f' ? word("false") : c == 'n' ? word("null") : false;
-      if (!ok) return false;
-      expect_value = false;
-      continue;
-    }
-    // After a value: a separator or the end of the enclosing container.
-    ws();
-    if (p == end) return false;
-    const bool object = kinds & 1u;
-    if (*p == ',') {
-      ++p;
-      expect_value = true;
-      in_object_key = object;
-      continue;
-    }
-    if (*p != (object ? '}' : ']')) return false;
-    ++p;
-    --depth;
-    kinds >>= 1;
-    if (depth == 0) break;
-  }
-  ws();
-  return p == end;
-}
-
 }  // namespace
 
 bool JsonEvent::validate(std::string_view message, std::size_t max_depth) {
+  // Fast path: the sparse scan selecting nothing walks the whole event and says whether it lies
+  // in a subset of JSON that RapidJSON certainly accepts (scanned_valid); otherwise RapidJSON
+  // decides, with the same flags and depth rule as parse().
+  static const SelectorTrie kNothing;
+  const bool surely_valid = scan_selected(message, kNothing) == ScanResult::kScanned && scanned_valid(max_depth);
   nodes_.clear();
   scan_valid_ = false;  // the verdict belongs to the last scan_selected() only
-  if (surely_valid_object(message, max_depth)) return true;
+  if (surely_valid) return true;
   if (!plausible_object(message)) return false;
   buffer_.assign(message.data(), message.size());
   buffer_.push_back('\0');
@@ -401,7 +300,8 @@ class SparseScanner {
   }
 
   // A scalar's lexeme that the validator's fast path accepts: true/false/null, or a number with
-  // at most 15 digits on each side of the point and no exponent (see surely_valid_object).
+  // at most 15 digits on each side of the point and no exponent: RapidJSON refuses some
+  // exponents and huge mantissas, even with numbers kept as strings.
   static bool surely_valid_scalar(const char* s, const char* e) {
     const std::string_view t(s, static_cast<std::size_t>(e - s));
     if (t == "true" || t == "false" || t == "null") return true;

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -113,8 +114,8 @@ struct Pipeline::Impl {
   // pattern, or -1. Its classification of an event is the filter's match verdict, so a filter of
   // the seed and its streak alarm read each sign-in once (the streak must read every one).
   std::vector<int> filter_shares_streak;
-  std::vector<streak::EventClass::Kind> streak_kinds;  // per event: the detectors' verdicts
-  std::vector<bool> streak_kind_known;
+  // Per detector, for the current event: its verdict, when observe_gate_passed() gave one.
+  std::vector<std::optional<streak::EventClass::Kind>> streak_kinds;
   MetricStore store;
   std::vector<std::string> warnings;
   // The streak detectors' stats are copied in when summary() is read, not after every event.
@@ -365,8 +366,7 @@ Result<Pipeline, Error> Pipeline::create(PipelineConfig config, PipelineOptions 
       }
       p.filter_shares_streak.push_back(shared);
     }
-    p.streak_kinds.assign(p.streaks.size(), streak::EventClass::Kind::kIgnored);
-    p.streak_kind_known.assign(p.streaks.size(), false);
+    p.streak_kinds.assign(p.streaks.size(), std::nullopt);
   }
   // Sources point into the store, which lives in the heap-allocated Impl: stable from here on.
   for (auto& slot : p.alarms) slot.source = alarm::store_source(p.store, slot.evaluator.alarm());
@@ -430,20 +430,15 @@ void Pipeline::add(const LogEvent& e) {
   // Streak detectors classify first: a filter sharing a detector's FailurePattern takes its verdict.
   for (std::size_t i = 0; i < p.streaks.size(); ++i) {
     auto& det = p.streaks[i];
-    p.streak_kind_known[i] = false;
-    if (!may_match) {
-      det.observe_ignored(e);
-    } else if (p.streak_gate_is_group[i]) {
-      p.streak_kinds[i] = det.observe_gate_passed(e);
-      p.streak_kind_known[i] = true;
-    } else {
-      det.observe(e);
-    }
+    p.streak_kinds[i].reset();
+    if (!may_match) det.observe_ignored(e);
+    else if (p.streak_gate_is_group[i]) p.streak_kinds[i] = det.observe_gate_passed(e);
+    else det.observe(e);
   }
   for (std::size_t i = 0; i < p.filters.size(); ++i) {
     const int shared = p.filter_shares_streak[i];
-    const bool settled_unmatched = shared >= 0 && p.streak_kind_known[shared] &&
-                                   p.streak_kinds[shared] != streak::EventClass::Kind::kFailure;
+    const bool settled_unmatched = shared >= 0 && p.streak_kinds[shared] &&
+                                   *p.streak_kinds[shared] != streak::EventClass::Kind::kFailure;
     MetricFilterOutcome out = may_match && !settled_unmatched ? p.filters[i].evaluate(e.message, e.timestamp_ms)
                                                               : p.filters[i].evaluate_unmatched(e.timestamp_ms);
     FilterSummary& s = p.summary.filters[i];
