@@ -491,3 +491,57 @@ TEST_CASE("numbers beyond double range are JSON, compared as infinity, by every 
     CHECK((std::find(hits.begin(), hits.end(), i) != hits.end()) == cases[i].expected);
   }
 }
+
+// PatternSet numbers every pattern's literal clauses as bits in 64-bit words: a pattern whose
+// clauses would straddle a word starts a new one, and a pattern with more than 64 clauses spans
+// several. Each clause here is one `=` string comparison, so the counts are exact.
+TEST_CASE("PatternSet: clause bits across words and patterns with more than 64 clauses", "[optimised]") {
+  auto conjunction = [](std::size_t from, std::size_t count) {
+    std::string p = "{";
+    for (std::size_t k = from; k < from + count; ++k) p += fmt::format("{}$.k{}=v{}", k == from ? "" : "&&", k, k);
+    return p + "}";
+  };
+  auto event_with = [](std::size_t count, std::size_t missing) {
+    std::string e = "{";
+    for (std::size_t k = 0; k < count; ++k)
+      e += fmt::format("{}\"k{}\":\"{}\"", k ? "," : "", k, k == missing ? std::string("other") : fmt::format("v{}", k));
+    return e + "}";
+  };
+  // 40 + 30 straddle the first word; 70 clauses need two words of their own; 1 + 63 fill one.
+  const std::vector<std::pair<std::size_t, std::size_t>> shapes = {{0, 40}, {40, 30}, {0, 70}, {69, 1}, {1, 63}};
+  std::vector<Pattern> patterns;
+  for (const auto& [from, count] : shapes) {
+    auto p = compile(conjunction(from, count));
+    REQUIRE(p.ok());
+    REQUIRE(p->impl().prefilter.clauses.size() == count);
+    patterns.push_back(p.value());
+  }
+  const PatternSet set(patterns);
+  std::vector<std::size_t> hits;
+  std::size_t matched = 0;
+  for (std::size_t missing : {std::size_t{999}, std::size_t{0}, std::size_t{39}, std::size_t{40}, std::size_t{63},
+                              std::size_t{64}, std::size_t{69}}) {
+    const std::string e = event_with(70, missing);
+    INFO("missing k" << missing);
+    std::vector<std::size_t> want;
+    for (std::size_t i = 0; i < patterns.size(); ++i)
+      if (reference::match(patterns[i].ast(), e).matched) want.push_back(i);
+    set.matching(e, hits);
+    CHECK(hits == want);
+    matched += want.size();
+    // The same with the missing value hidden behind an escape: the decoded path decides.
+    if (missing < 70) {
+      std::string escaped = e;
+      const std::string plain = fmt::format("\"k{}\":\"other\"", missing);
+      escaped.replace(escaped.find(plain), plain.size(), fmt::format("\"k{}\":\"\\u0076{}\"", missing, missing));
+      want.clear();
+      for (std::size_t i = 0; i < patterns.size(); ++i)
+        if (reference::match(patterns[i].ast(), escaped).matched) want.push_back(i);
+      set.matching(escaped, hits);
+      CHECK(hits == want);
+      CHECK(want.size() == patterns.size());  // \u0076 is "v": every pattern matches again
+    }
+  }
+  // Per event: all 5; k0 missing: 3; k39: 2; k40: 2; k63: 2; k64: 3; k69: 2.
+  CHECK(matched == 5 + 3 + 2 + 2 + 2 + 3 + 2);
+}

@@ -70,19 +70,26 @@ class MultiLiteral {
     }
   }
 
-  // found[id] = 1 for every literal that occurs in `text` (found must hold size() zeros).
-  void scan(std::string_view text, std::uint8_t* found) const {
-    for (auto id : short_) found[id] = contains(text, literals_[id]);
-    if (entries_.empty() || text.size() < 4) return;
+  // found[id] = 1 for every literal that occurs in `text` (found must hold size() zeros); the
+  // ids set go to *ids when given. Returns whether `text` holds a backslash (looked for in the
+  // same pass: the prefilters' escape rule needs it for nearly every event).
+  bool scan(std::string_view text, std::uint8_t* found, std::vector<std::uint32_t>* ids) const {
+    Found f{found, ids};
+    for (auto id : short_)
+      if (contains(text, literals_[id])) f.set(id);
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const std::size_t n = text.size();
+    auto backslash_from = [&](std::size_t at) { return at < n && std::memchr(p + at, '\\', n - at) != nullptr; };
+    if (entries_.empty() || text.size() < 4) return backslash_from(0);
     std::size_t i = 0;
 #if CWFILTER_TEDDY
     if (have_ssse3_) {
-      i = have_avx2_ ? scan_teddy_avx2(p, n, found) : scan_teddy(p, n, found);
+      bool backslash = false;
+      i = have_avx2_ ? scan_teddy_avx2(p, n, f, backslash) : scan_teddy(p, n, f, backslash);
+      backslash = backslash || backslash_from(i);
       for (; i + 4 <= n; ++i)
-        if (is_first_[p[i]]) check(p, n, i, found);
-      return;
+        if (is_first_[p[i]]) check(p, n, i, f);
+      return backslash;
     }
 #endif
 #if defined(__SSE2__)
@@ -95,17 +102,28 @@ class MultiLiteral {
         for (std::size_t k = 1; k < firsts_.size(); ++k) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, want[k]));
         auto bits = static_cast<unsigned>(_mm_movemask_epi8(m));
         while (bits) {
-          check(p, n, i + static_cast<std::size_t>(__builtin_ctz(bits)), found);
+          check(p, n, i + static_cast<std::size_t>(__builtin_ctz(bits)), f);
           bits &= bits - 1;
         }
       }
     }
 #endif
     for (; i + 4 <= n; ++i)
-      if (is_first_[p[i]]) check(p, n, i, found);
+      if (is_first_[p[i]]) check(p, n, i, f);
+    return backslash_from(0);
   }
 
  private:
+  // Where scan() records a literal it found (each id once).
+  struct Found {
+    std::uint8_t* flags;
+    std::vector<std::uint32_t>* ids;
+    void set(std::uint32_t id) const {
+      if (flags[id]) return;
+      flags[id] = 1;
+      if (ids) ids->push_back(id);
+    }
+  };
   static constexpr std::size_t kMaxFirstBytes = 4;
   static constexpr std::size_t kTeddyBytes = 4;  // literal bytes looked at per position
 
@@ -136,20 +154,24 @@ class MultiLiteral {
 #if CWFILTER_TEDDY
   // Positions [0, returned) are done; the caller checks the rest one by one. The bucket bits only
   // filter positions: a candidate is settled by check().
-  __attribute__((target("ssse3"))) std::size_t scan_teddy(const unsigned char* p, std::size_t n,
-                                                          std::uint8_t* found) const {
+  // Bytes [0, returned) were also looked at for a backslash (*backslash set when one is there).
+  __attribute__((target("ssse3"))) std::size_t scan_teddy(const unsigned char* p, std::size_t n, const Found& found,
+                                                          bool& backslash) const {
     __m128i lo[kTeddyBytes], hi[kTeddyBytes];
     for (std::size_t j = 0; j < kTeddyBytes; ++j) {
       lo[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo_[j]));
       hi[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi_[j]));
     }
     const __m128i nib = _mm_set1_epi8(0x0F);
+    const __m128i bs = _mm_set1_epi8('\\');
+    __m128i seen = _mm_setzero_si128();
     std::size_t i = 0;
     // Bytes p[i + j .. i + j + 16) for j < kTeddyBytes must be in the text.
     for (; i + 16 + kTeddyBytes - 1 <= n; i += 16) {
       __m128i m = _mm_set1_epi8(static_cast<char>(0xFF));
       for (std::size_t j = 0; j < kTeddyBytes; ++j) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + j));
+        if (j == 0) seen = _mm_or_si128(seen, _mm_cmpeq_epi8(v, bs));
         const __m128i l = _mm_shuffle_epi8(lo[j], _mm_and_si128(v, nib));
         const __m128i h = _mm_shuffle_epi8(hi[j], _mm_and_si128(_mm_srli_epi16(v, 4), nib));
         m = _mm_and_si128(m, _mm_and_si128(l, h));
@@ -161,6 +183,7 @@ class MultiLiteral {
         bits &= bits - 1;
       }
     }
+    if (_mm_movemask_epi8(seen)) backslash = true;
     return i;
   }
 #endif
@@ -168,18 +191,21 @@ class MultiLiteral {
   // The same over 32 positions per step (the nibble tables in both 128-bit lanes: AVX2's
   // byte shuffle works within each lane).
   __attribute__((target("avx2"))) std::size_t scan_teddy_avx2(const unsigned char* p, std::size_t n,
-                                                              std::uint8_t* found) const {
+                                                              const Found& found, bool& backslash) const {
     __m256i lo[kTeddyBytes], hi[kTeddyBytes];
     for (std::size_t j = 0; j < kTeddyBytes; ++j) {
       lo[j] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo_[j])));
       hi[j] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(hi_[j])));
     }
     const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i bs = _mm256_set1_epi8('\\');
+    __m256i seen = _mm256_setzero_si256();
     std::size_t i = 0;
     for (; i + 32 + kTeddyBytes - 1 <= n; i += 32) {
       __m256i m = _mm256_set1_epi8(static_cast<char>(0xFF));
       for (std::size_t j = 0; j < kTeddyBytes; ++j) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j));
+        if (j == 0) seen = _mm256_or_si256(seen, _mm256_cmpeq_epi8(v, bs));
         const __m256i l = _mm256_shuffle_epi8(lo[j], _mm256_and_si256(v, nib));
         const __m256i h = _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
         m = _mm256_and_si256(m, _mm256_and_si256(l, h));
@@ -190,8 +216,9 @@ class MultiLiteral {
         bits &= bits - 1;
       }
     }
+    if (!_mm256_testz_si256(seen, seen)) backslash = true;
     // The last < 32 + 3 bytes: 16 at a time, then the caller's loop.
-    return i + scan_teddy(p + i, n - i, found);
+    return i + scan_teddy(p + i, n - i, found, backslash);
   }
 #endif
   bool have_ssse3_ = false;
@@ -202,7 +229,7 @@ class MultiLiteral {
   static std::uint32_t hash(std::uint32_t x) { return (x * 2654435761u) >> (32 - kBits); }
 
   // Position i (with i + 4 <= n) against the literals whose first 4 bytes hash like p[i..i+4).
-  void check(const unsigned char* p, std::size_t n, std::size_t i, std::uint8_t* found) const {
+  void check(const unsigned char* p, std::size_t n, std::size_t i, const Found& found) const {
     std::uint32_t x;
     std::memcpy(&x, p + i, 4);
     const std::uint32_t h = hash(x);
@@ -213,7 +240,7 @@ class MultiLiteral {
       if (lit.size() > n - i) continue;
       std::size_t k = 4;
       while (k < lit.size() && p[i + k] == static_cast<unsigned char>(lit[k])) ++k;
-      if (k == lit.size()) found[entries_[e].id] = 1;
+      if (k == lit.size()) found.set(entries_[e].id);
     }
   }
   struct Entry {
@@ -237,6 +264,28 @@ struct PatternSetImpl {
   std::vector<std::string> literals;
   std::vector<std::vector<std::vector<std::uint32_t>>> clauses;  // per pattern, as literal ids
   std::vector<std::uint8_t> literal_plain;  // per literal: plain_literal()
+  // The clauses of all patterns numbered as bits: a literal found sets the bits of the clauses it
+  // satisfies (`literal_bits`, `words` 64-bit words per literal), and a pattern's prefilter holds
+  // when every bit of its mask is set. Per event that is a few ORs and one compare per pattern,
+  // instead of walking every clause's literal list. A pattern's clauses never straddle a word;
+  // one with more than 64 clauses has several words (`wide`).
+  std::size_t words = 0;
+  std::vector<std::uint64_t> literal_bits;
+  struct Need {
+    std::uint32_t word;
+    std::uint64_t mask;
+  };
+  // What the per-event loop reads of each pattern, in one flat array (no pointer chase per pattern).
+  struct Info {
+    Family family = Family::kMatchAll;
+    std::size_t max_event_bytes = 0;
+    bool prefiltered = false;  // has clauses in the shared scan
+    bool json_escapes = false;  // its prefilter must not reject an event with a backslash outright
+    bool wide = false;
+    Need need{0, 0};  // when !wide
+    std::vector<Need> wide_need;  // when wide
+  };
+  std::vector<Info> info;
   std::unique_ptr<MultiLiteral> scanner;
   SelectorTrie trie;  // the union of every JSON pattern's selectors
   bool any_json = false;
@@ -257,6 +306,40 @@ struct PatternSetImpl {
         any_json = true;
         add_selectors(cp.json, trie);
       }
+    }
+    // Bit numbers: a pattern with <= 64 clauses starts a new word rather than straddle one.
+    std::vector<std::size_t> first_bit;
+    std::size_t bit = 0;
+    for (const auto& mine : clauses) {
+      if (mine.size() <= 64 && bit % 64 + mine.size() > 64) bit = (bit / 64 + 1) * 64;
+      first_bit.push_back(bit);
+      bit += mine.size();
+    }
+    words = (bit + 63) / 64;
+    literal_bits.assign(literals.size() * words, 0);
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      const CompiledPattern& cp = patterns[i].impl();
+      Info in;
+      in.family = cp.family;
+      in.max_event_bytes = cp.options.max_event_bytes;
+      in.prefiltered = !clauses[i].empty();
+      in.json_escapes = cp.prefilter.json;
+      in.wide = clauses[i].size() > 64;
+      std::size_t b = first_bit[i];
+      for (const auto& clause : clauses[i]) {
+        const auto word = static_cast<std::uint32_t>(b / 64);
+        const std::uint64_t mask = std::uint64_t{1} << (b % 64);
+        if (in.wide) {
+          if (in.wide_need.empty() || in.wide_need.back().word != word) in.wide_need.push_back({word, 0});
+          in.wide_need.back().mask |= mask;
+        } else {
+          in.need.word = word;
+          in.need.mask |= mask;
+        }
+        for (auto id : clause) literal_bits[id * words + word] |= mask;
+        ++b;
+      }
+      info.push_back(std::move(in));
     }
     scanner = std::make_unique<MultiLiteral>(literals);
   }
@@ -290,7 +373,10 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   const detail::PatternSetImpl& s = *impl_;
   out.clear();
   struct Scratch {
+    // `found` is all zeros between events but for the ids in `found_ids` (reset lazily).
     std::vector<std::uint8_t> found, found_decoded;
+    std::vector<std::uint32_t> found_ids;
+    std::vector<std::uint64_t> have;  // clause bits satisfied in the raw event
     std::string decoded;
     JsonEvent sparse, full;
     std::vector<detail::Token> tokens;
@@ -308,26 +394,31 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   bool parsed_ok = false, validated_ok = false;
   bool tokenized = false;
 
-  auto passes_prefilter = [&](std::size_t i, const detail::CompiledPattern& cp) {
-    const auto& clauses = s.clauses[i];
-    if (clauses.empty()) return true;
-    if (!scanned_literals) {
+  auto scan_literals = [&] {
+    if (t.found.size() != s.literals.size()) {
       t.found.assign(s.literals.size(), 0);
-      s.scanner->scan(message, t.found.data());
-      scanned_literals = true;
+    } else {
+      for (auto id : t.found_ids) t.found[id] = 0;
     }
-    bool all = true;
-    for (const auto& clause : clauses) {
-      bool any = false;
-      for (auto id : clause) any = any || t.found[id];
-      if (!any) {
-        all = false;
-        break;
-      }
-    }
-    if (all || !cp.prefilter.json) return all;
-    if (backslash < 0) backslash = std::memchr(message.data(), '\\', message.size()) != nullptr;
-    if (backslash == 0) return false;
+    t.found_ids.clear();
+    t.found_ids.reserve(s.literals.size());  // scan() must not throw halfway (the zeros invariant)
+    backslash = s.scanner->scan(message, t.found.data(), &t.found_ids) ? 1 : 0;
+    t.have.assign(s.words, 0);
+    for (auto id : t.found_ids)
+      for (std::size_t w = 0; w < s.words; ++w) t.have[w] |= s.literal_bits[id * s.words + w];
+    scanned_literals = true;
+  };
+  // The pattern's clauses over the raw event (the shared scan has run).
+  auto raw_pass = [&](const detail::PatternSetImpl::Info& in) {
+    if (!in.wide) return (t.have[in.need.word] & in.need.mask) == in.need.mask;
+    for (const auto& n : in.wide_need)
+      if ((t.have[n.word] & n.mask) != n.mask) return false;
+    return true;
+  };
+  // A JSON pattern whose literals are not all in the raw bytes of an event with a backslash: they
+  // may hide behind escapes.
+  auto escaped_pass = [&](std::size_t i) {
+    const auto& clauses = s.clauses[i];
     // Most escapes are \" and \\ (escaped JSON documents): a missing clause whose literals no short
     // escape can hide stays missing in an event without \u, with no decoding (as Prefilter does).
     if (has_u < 0) has_u = detail::byte_scan::has_backslash_u(message.data(), message.data() + message.size());
@@ -346,7 +437,7 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
       decoded = detail::decode_json_escapes(message, t.decoded) ? 1 : 0;
       if (decoded == 1) {
         t.found_decoded.assign(s.literals.size(), 0);
-        s.scanner->scan(t.decoded, t.found_decoded.data());
+        (void)s.scanner->scan(t.decoded, t.found_decoded.data(), nullptr);
       }
     }
     if (decoded == 0) return true;
@@ -374,15 +465,19 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   };
 
   for (std::size_t i = 0; i < s.patterns.size(); ++i) {
+    const auto& in = s.info[i];
+    if (message.size() > in.max_event_bytes) continue;
+    if (in.prefiltered) {
+      if (!scanned_literals) scan_literals();
+      if (!raw_pass(in) && !(in.json_escapes && backslash == 1 && escaped_pass(i))) continue;
+    }
     const detail::CompiledPattern& cp = s.patterns[i].impl();
-    if (message.size() > cp.options.max_event_bytes) continue;
     bool match = false;
-    switch (cp.family) {
+    switch (in.family) {
       case Family::kMatchAll: match = true; break;
       case Family::kTerm: match = detail::eval_terms(cp, message); break;
       case Family::kRegex: match = RE2::PartialMatch(message, *cp.regex); break;
       case Family::kSpaceDelimited:
-        if (!passes_prefilter(i, cp)) break;
         if (!tokenized) {
           detail::tokenize(message, t.tokens);
           tokenized = true;
@@ -390,7 +485,6 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
         match = detail::eval_space(cp, message, t.tokens);
         break;
       case Family::kJson: {
-        if (!passes_prefilter(i, cp)) break;
         if (!scanned_json) {
           scan = t.sparse.scan_selected(message, s.trie);
           scanned_json = true;
