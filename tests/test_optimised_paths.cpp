@@ -545,3 +545,28 @@ TEST_CASE("PatternSet: clause bits across words and patterns with more than 64 c
   // Per event: all 5; k0 missing: 3; k39: 2; k40: 2; k63: 2; k64: 3; k69: 2.
   CHECK(matched == 5 + 3 + 2 + 2 + 2 + 3 + 2);
 }
+
+// An event in which the shared scan finds no literal and no backslash visits only the patterns
+// without clauses (in order); one with a backslash visits all of them (a literal may be escaped).
+TEST_CASE("PatternSet: events with no literal found still reach the patterns without clauses", "[optimised]") {
+  std::vector<Pattern> patterns;
+  for (const char* text : {R"({ $.eventName = "ConsoleLogin" })", R"({ $.n > 5 })", "%^\\{%", R"([a, b = "x*"])",
+                           R"({ $.n > 5 && $.eventName = ConsoleLogin })", "", R"({ $.n NOT EXISTS })"}) {
+    auto p = compile(text);
+    REQUIRE(p.ok());
+    patterns.push_back(p.value());
+  }
+  const PatternSet set(patterns);
+  std::vector<std::size_t> hits;
+  for (const char* e : {R"({"n":7})", R"({"n":3})", R"({"n":7,"eventName":"ConsoleLogin"})",
+                        R"({"n":7,"eventName":"Console\u004cogin"})", R"({"n":7,"eventName":"x\"y"})", "a xyz",
+                        "a b", R"({"m":"\u0041"})"}) {
+    INFO(e);
+    std::vector<std::size_t> want;
+    for (std::size_t i = 0; i < patterns.size(); ++i)
+      if (reference::match(patterns[i].ast(), e).matched) want.push_back(i);
+    set.matching(e, hits);
+    CHECK(hits == want);
+    CHECK(!want.empty());
+  }
+}

@@ -286,6 +286,10 @@ struct PatternSetImpl {
     std::vector<Need> wide_need;  // when wide
   };
   std::vector<Info> info;
+  // The patterns without clauses, ascending: the only candidates of an event in which the shared
+  // scan finds no literal and no backslash (most events), so the loop skips the others unseen.
+  std::vector<std::size_t> unfiltered;
+  std::size_t max_prefiltered_bytes = 0;  // the largest max_event_bytes of a pattern with clauses
   std::unique_ptr<MultiLiteral> scanner;
   SelectorTrie trie;  // the union of every JSON pattern's selectors
   bool any_json = false;
@@ -339,6 +343,8 @@ struct PatternSetImpl {
         for (auto id : clause) literal_bits[id * words + word] |= mask;
         ++b;
       }
+      if (in.prefiltered) max_prefiltered_bytes = std::max(max_prefiltered_bytes, in.max_event_bytes);
+      else unfiltered.push_back(i);
       info.push_back(std::move(in));
     }
     scanner = std::make_unique<MultiLiteral>(literals);
@@ -464,7 +470,14 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
     return validated_ok;
   };
 
-  for (std::size_t i = 0; i < s.patterns.size(); ++i) {
+  // The shared scan first: when it finds nothing (no literal, no backslash) no pattern with clauses
+  // can match, and only the others are visited.
+  const bool scan_first = s.unfiltered.size() < s.patterns.size() && message.size() <= s.max_prefiltered_bytes;
+  if (scan_first) scan_literals();
+  const bool nothing_found = scan_first && t.found_ids.empty() && backslash == 0;
+  const std::size_t candidates = nothing_found ? s.unfiltered.size() : s.patterns.size();
+  for (std::size_t c = 0; c < candidates; ++c) {
+    const std::size_t i = nothing_found ? s.unfiltered[c] : c;
     const auto& in = s.info[i];
     if (message.size() > in.max_event_bytes) continue;
     if (in.prefiltered) {
