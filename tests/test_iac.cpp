@@ -211,6 +211,33 @@ TEST_CASE("position mapping: JSON escapes, YAML quoted, plain and block scalars"
   CHECK(d->position_of(6).column == 3);
 }
 
+// The template reader accepts exactly the \u escapes RapidJSON does (pattern/prefilter_search.cpp's
+// decoder reads them with the same helper): a surrogate pair is one character; a lone surrogate or
+// bad hex is an error at the escape's backslash.
+TEST_CASE("template JSON: \\u escapes, surrogate pairs and lone surrogates", "[iac]") {
+  using namespace cwfilter::iac::detail;
+  auto pair = parse_json(R"({"p": "a\ud83d\ude00b\u00e9"})");
+  REQUIRE(pair.ok());
+  CHECK(pair->get("p")->text == "a\xF0\x9F\x98\x80" "b\xC3\xA9");
+  CHECK(pair->get("p")->position_of(1).column == 9);  // the pair's first backslash
+  CHECK(pair->get("p")->position_of(5).column == 21); // b
+  for (const char* bad : {R"({"p": "x\ud800"})", R"({"p": "x\ud800y"})", R"({"p": "x\ud800\u0041"})",
+                          R"({"p": "x\udc00"})", R"({"p": "x\ud800\ud800"})"}) {
+    INFO(bad);
+    auto r = parse_json(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "invalid \\u escape: a UTF-16 surrogate without its pair");
+    CHECK(r.error().pos.column == 9);
+  }
+  for (const char* bad : {R"({"p": "x\u12"})", R"({"p": "x\u12g4"})", R"({"p": "x\ud800\u12"})"}) {
+    INFO(bad);
+    auto r = parse_json(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "invalid \\u escape");
+    CHECK(r.error().pos.column == 9);
+  }
+}
+
 TEST_CASE("validate --paths: exit codes, strict, formats", "[iac][cli]") {
   if (std::string(CWFILTER_CLI_PATH).empty()) return;
   namespace fs = std::filesystem;

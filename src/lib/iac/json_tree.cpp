@@ -3,6 +3,9 @@
 // inside an escaped JSON string.
 #include "iac/tree.hpp"
 
+#include "common/json_escape.hpp"
+#include "common/utf8.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -121,39 +124,6 @@ class JsonParser {
     return true;
   }
 
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  bool hex4(std::uint32_t& out) {
-    if (i_ + 4 > s_.size()) return fail("invalid \\u escape");
-    out = 0;
-    for (int k = 0; k < 4; ++k) {
-      char h = s_[i_ + k];
-      out <<= 4;
-      if (h >= '0' && h <= '9') out |= static_cast<std::uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') out |= static_cast<std::uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') out |= static_cast<std::uint32_t>(h - 'A' + 10);
-      else return fail("invalid \\u escape");
-    }
-    i_ += 4;
-    return true;
-  }
-
   // Decodes a string; every output byte remembers the position of the source character (the
   // backslash of an escape) it came from.
   bool string_body(std::string& out, std::vector<Pos>* where) {
@@ -183,15 +153,17 @@ class JsonParser {
           case 'r': out += '\r'; break;
           case 't': out += '\t'; break;
           case 'u': {
-            std::uint32_t cp = 0;
-            if (!hex4(cp)) return false;
-            if (cp >= 0xD800 && cp <= 0xDBFF && i_ + 1 < s_.size() && s_[i_] == '\\' && s_[i_ + 1] == 'u') {
-              i_ += 2;
-              std::uint32_t lo = 0;
-              if (!hex4(lo)) return false;
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            unsigned cp = 0;
+            std::size_t consumed = 0;
+            switch (cwfilter::detail::read_u_escape(s_, i_, cp, consumed)) {
+              case cwfilter::detail::UEscape::kOk: break;
+              case cwfilter::detail::UEscape::kBadHex: i_ -= 2; return fail("invalid \\u escape");
+              case cwfilter::detail::UEscape::kUnpairedSurrogate:
+                i_ -= 2;
+                return fail("invalid \\u escape: a UTF-16 surrogate without its pair");
             }
-            append_utf8(out, cp);
+            i_ += consumed;
+            cwfilter::detail::append_utf8(out, cp);
             break;
           }
           default: return fail(fmt::format("invalid escape '\\{}'", e));

@@ -6,6 +6,7 @@
 #include "pattern/byte_scan.hpp"
 #include "pattern/prefilter.hpp"
 
+#include "common/json_escape.hpp"
 #include "common/utf8.hpp"
 
 
@@ -113,25 +114,6 @@ bool find(std::string_view hay, const Prefilter::Needle& nd, bool& backslash) {
 #endif
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool read_hex4(std::string_view s, std::size_t at, unsigned& cp) {
-  if (at + 4 > s.size()) return false;
-  cp = 0;
-  for (std::size_t k = 0; k < 4; ++k) {
-    const int d = hex_digit(s[at + k]);
-    if (d < 0) return false;
-    cp = cp * 16 + static_cast<unsigned>(d);
-  }
-  return true;
-}
-
-
 }  // namespace
 
 bool decode_json_escapes(std::string_view in, std::string& out) {
@@ -157,17 +139,9 @@ bool decode_json_escapes(std::string_view in, std::string& out) {
       case 't': out += '\t'; break;
       case 'u': {
         unsigned cp = 0;
-        if (!read_hex4(in, i, cp)) return false;
-        i += 4;
-        if (cp >= 0xDC00 && cp <= 0xDFFF) return false;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          unsigned lo = 0;
-          if (i + 2 > in.size() || in[i] != '\\' || in[i + 1] != 'u' || !read_hex4(in, i + 2, lo) || lo < 0xDC00 ||
-              lo > 0xDFFF)
-            return false;
-          i += 6;
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        }
+        std::size_t consumed = 0;
+        if (read_u_escape(in, i, cp, consumed) != UEscape::kOk) return false;
+        i += consumed;
         append_utf8(out, cp);
         break;
       }
