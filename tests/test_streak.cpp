@@ -666,6 +666,7 @@ TEST_CASE("streak: the Pipeline's shared prefilter changes no answer", "[streak]
     REQUIRE(rules.ok());
     auto det = StreakDetector::create(rules->front()).value();
     std::vector<FilterSummary> expected(filters.size());
+    std::vector<double> expected_sum(filters.size(), 0.0);
     std::size_t transitions = 0;
     for (const auto& e : events) {
       for (std::size_t i = 0; i < filters.size(); ++i) {
@@ -673,6 +674,7 @@ TEST_CASE("streak: the Pipeline's shared prefilter changes no answer", "[streak]
         expected[i].matches += out.matched;
         expected[i].datapoints += out.datapoint.has_value();
         expected[i].default_datapoints += out.datapoint && out.datapoint->is_default;
+        if (out.datapoint) expected_sum[i] += out.datapoint->value;
       }
       det.observe(e);
       for (const auto& tr : det.take_transitions()) transitions += tr.new_state == alarm::StateValue::kAlarm;
@@ -687,6 +689,13 @@ TEST_CASE("streak: the Pipeline's shared prefilter changes no answer", "[streak]
       CHECK(sum.filters[i].matches == expected[i].matches);
       CHECK(sum.filters[i].datapoints == expected[i].datapoints);
       CHECK(sum.filters[i].default_datapoints == expected[i].default_datapoints);
+      // What reached the store: the datapoints' values too (each filter has its own metric).
+      const auto& tr = filters[i].transformation();
+      const auto agg = p->store().query(MetricKey(tr.metric_namespace, tr.metric_name), std::nullopt,
+                                        events.front().timestamp_ms - 3600000, events.back().timestamp_ms + 3600000);
+      REQUIRE(agg.has_value());
+      CHECK(agg->sample_count == static_cast<double>(expected[i].datapoints));
+      CHECK(agg->sum == expected_sum[i]);
     }
     CHECK(expected[0].matches >= 9);  // 8 corpus events + escaped variants
     if (expected.size() > 1) CHECK(expected[1].default_datapoints > events.size() / 2);

@@ -77,6 +77,12 @@ class MetricFilter {
   // What evaluate() returns for an event known not to match, without reading it: for callers that
   // rejected the event with a prefilter shared by several filters (the Pipeline does).
   MetricFilterOutcome evaluate_unmatched(std::int64_t timestamp_ms) const;
+  // Whether the outcome of a match depends on nothing but the match (a literal metricValue, no
+  // dimensions): then evaluate_matched() gives it for an event known to match.
+  bool reads_nothing_on_match() const noexcept { return refs_.empty(); }
+  // What evaluate() returns for an event known to match; requires reads_nothing_on_match(). For
+  // callers that already matched the event with the same pattern (the Pipeline's streak sharing).
+  MetricFilterOutcome evaluate_matched(std::int64_t timestamp_ms) const;
 
   const Pattern& pattern() const noexcept { return pattern_; }
   const MetricTransformation& transformation() const noexcept { return transformation_; }

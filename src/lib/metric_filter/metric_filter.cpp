@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
+#include <cassert>
 #include <cmath>
 
 namespace cwfilter {
@@ -250,6 +251,16 @@ MetricFilterOutcome MetricFilter::evaluate_unmatched(std::int64_t timestamp_ms) 
     out.datapoint =
         MetricFilterDatapoint{MetricKey(t.metric_namespace, t.metric_name), *t.default_value, t.unit, timestamp_ms, true};
   }
+  return out;
+}
+
+MetricFilterOutcome MetricFilter::evaluate_matched(std::int64_t timestamp_ms) const {
+  assert(refs_.empty() && literal_value_);
+  MetricFilterOutcome out;
+  out.matched = true;
+  const MetricTransformation& t = transformation_;
+  out.datapoint = MetricFilterDatapoint{MetricKey(t.metric_namespace, t.metric_name), *literal_value_, t.unit,
+                                        timestamp_ms, false};
   return out;
 }
 

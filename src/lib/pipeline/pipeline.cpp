@@ -436,11 +436,15 @@ void Pipeline::add(const LogEvent& e) {
     else det.observe(e);
   }
   for (std::size_t i = 0; i < p.filters.size(); ++i) {
+    // A filter sharing a detector's FailurePattern takes its verdict: not a failure is no match; a
+    // failure is a match, whose outcome needs no second read when the filter reads nothing.
     const int shared = p.filter_shares_streak[i];
-    const bool settled_unmatched = shared >= 0 && p.streak_kinds[shared] &&
-                                   *p.streak_kinds[shared] != streak::EventClass::Kind::kFailure;
-    MetricFilterOutcome out = may_match && !settled_unmatched ? p.filters[i].evaluate(e.message, e.timestamp_ms)
-                                                              : p.filters[i].evaluate_unmatched(e.timestamp_ms);
+    const bool known = shared >= 0 && p.streak_kinds[shared].has_value();
+    const bool known_match = known && *p.streak_kinds[shared] == streak::EventClass::Kind::kFailure;
+    MetricFilterOutcome out = !may_match || (known && !known_match) ? p.filters[i].evaluate_unmatched(e.timestamp_ms)
+                              : known_match && p.filters[i].reads_nothing_on_match()
+                                  ? p.filters[i].evaluate_matched(e.timestamp_ms)
+                                  : p.filters[i].evaluate(e.message, e.timestamp_ms);
     FilterSummary& s = p.summary.filters[i];
     ++s.events;
     s.matches += out.matched;
