@@ -8,11 +8,16 @@
 //   - EvaluateOnce: each alarm evaluated once at the end of the day (alarm::evaluate);
 //   - BacktestDay/N: one-day backtests (1,440 evaluations each) of N alarms; the counter
 //     projected_10k_cpu_s extrapolates to 10,000 alarms.
+// And one Pipeline replay (BM_Pipeline_DimensionedLongReach): a metric filter with a dimension per
+// eventName beside an alarm reading 24 hours, so the Pipeline's save_state journal holds a day of
+// cells (it was walked whole for every event).
 // Every benchmark first checks the cheap path against the full query on a sample of buckets.
 #include <benchmark/benchmark.h>
 
 #include <cwfilter/alarm.hpp>
+#include <cwfilter/input.hpp>
 #include <cwfilter/metrics.hpp>
+#include <cwfilter/pipeline.hpp>
 
 #include <random>
 #include <string>
@@ -161,6 +166,49 @@ void BM_Alarms_BacktestDay(benchmark::State& state) {
                                                                      benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_Alarms_BacktestDay)->Arg(200)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+
+}  // namespace
+
+
+namespace {
+
+void BM_Pipeline_DimensionedLongReach(benchmark::State& state) {
+  const char* config = R"({
+    "metricFilters": [{"filterName": "by-name", "logGroupName": "ct", "filterPattern": "{ $.eventName = * }",
+      "metricTransformations": [{"metricName": "Calls", "metricNamespace": "CT", "metricValue": "1",
+                                 "dimensions": {"EventName": "$.eventName"}}]}],
+    "metricAlarms": [{"AlarmName": "calls", "Namespace": "CT", "MetricName": "Calls",
+      "Dimensions": [{"Name": "EventName", "Value": "ConsoleLogin"}], "Statistic": "Sum", "Period": 3600,
+      "EvaluationPeriods": 24, "Threshold": 1000000, "ComparisonOperator": "GreaterThanOrEqualToThreshold"}]})";
+  std::vector<LogEvent> base;
+  for (const char* dir : {"awsdocs", "panther", "stratus-red-team", "otrf"}) {
+    auto r = read_all(std::string(CWFILTER_SHARED_DIR) + "/corpus/cloudtrail/" + dir);
+    if (r.ok())
+      for (auto& e : r.value().events) base.push_back(std::move(e));
+  }
+  std::vector<LogEvent> events;  // 8 copies, one per second of event time
+  std::int64_t t = kDayStart;
+  for (int k = 0; k < 8; ++k)
+    for (auto e : base) {
+      e.timestamp_ms = t += 1000;
+      e.has_timestamp = true;
+      events.push_back(std::move(e));
+    }
+  auto cfg = parse_pipeline_config(config);
+  if (!cfg.ok()) return state.SkipWithError("config");
+  std::uint64_t datapoints = 0;
+  for (auto _ : state) {
+    auto p = Pipeline::create(*cfg, {}, nullptr);
+    if (!p.ok()) return state.SkipWithError("create");
+    for (const auto& e : events) p->add(e);
+    p->finish();
+    datapoints = p->summary().filters[0].datapoints;
+  }
+  state.counters["events"] = static_cast<double>(events.size());
+  state.counters["datapoints"] = static_cast<double>(datapoints);
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events.size()));
+}
+BENCHMARK(BM_Pipeline_DimensionedLongReach)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

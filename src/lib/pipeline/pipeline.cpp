@@ -133,17 +133,27 @@ struct Pipeline::Impl {
     StandardUnit unit;
     std::int64_t cell_ms;
     double value;
+    // Field by field, dimensions pair by pair (no key strings built: a filter with a
+    // defaultValue journals a datapoint for every event).
     bool operator<(const JournalKey& o) const {
-      return std::make_tuple(ns, name, dims_key(), unit, cell_ms, value) <
-             std::make_tuple(o.ns, o.name, o.dims_key(), o.unit, o.cell_ms, o.value);
-    }
-    std::string dims_key() const {
-      std::string k;
-      for (const auto& d : dims) k += d.name + '\x1f' + d.value + '\x1e';
-      return k;
+      if (const int c = ns.compare(o.ns)) return c < 0;
+      if (const int c = name.compare(o.name)) return c < 0;
+      for (std::size_t i = 0; i < dims.size() && i < o.dims.size(); ++i) {
+        if (const int c = dims[i].name.compare(o.dims[i].name)) return c < 0;
+        if (const int c = dims[i].value.compare(o.dims[i].value)) return c < 0;
+      }
+      if (dims.size() != o.dims.size()) return dims.size() < o.dims.size();
+      return std::tie(unit, cell_ms, value) < std::tie(o.unit, o.cell_ms, o.value);
     }
   };
   std::map<JournalKey, std::uint64_t> journal;
+  // The oldest cell in the journal (LLONG_MAX when empty): pruning walks the journal only when
+  // that cell has left every alarm's reach, once per minute of event time rather than per event.
+  std::int64_t journal_oldest_cell = LLONG_MAX;
+  void journal_add(JournalKey k, std::uint64_t n) {
+    journal_oldest_cell = std::min(journal_oldest_cell, k.cell_ms);
+    journal[std::move(k)] += n;
+  }
 
   Impl(PipelineOptions o, NotificationHandler h) : options(std::move(o)), on_notification(std::move(h)), store(options.store) {}
 
@@ -153,9 +163,9 @@ struct Pipeline::Impl {
       if (slot.evaluator.alarm().metric_namespace == dp.key.metric_namespace() &&
           slot.evaluator.alarm().metric_name == dp.key.metric_name())
         slot.data_cells.insert(floor_to(dp.timestamp_ms, 60000));
-    JournalKey k{dp.key.metric_namespace(), dp.key.metric_name(), dp.key.dimensions(), dp.unit,
-                 floor_to(dp.timestamp_ms, 60000), dp.value};
-    ++journal[k];
+    journal_add(JournalKey{dp.key.metric_namespace(), dp.key.metric_name(), dp.key.dimensions(), dp.unit,
+                           floor_to(dp.timestamp_ms, 60000), dp.value},
+                1);
   }
 
   void evaluate_through(std::int64_t t) {
@@ -212,9 +222,15 @@ struct Pipeline::Impl {
   void prune_journal() {
     if (evaluated_through == LLONG_MIN) return;
     std::int64_t keep_from = evaluated_through - max_reach_ms - 60000;
+    if (journal_oldest_cell >= keep_from) return;
+    journal_oldest_cell = LLONG_MAX;
     for (auto it = journal.begin(); it != journal.end();) {
-      if (it->first.cell_ms < keep_from) it = journal.erase(it);
-      else ++it;
+      if (it->first.cell_ms < keep_from) {
+        it = journal.erase(it);
+      } else {
+        journal_oldest_cell = std::min(journal_oldest_cell, it->first.cell_ms);
+        ++it;
+      }
     }
   }
 
@@ -642,8 +658,8 @@ Result<bool, Error> Pipeline::restore_state(std::string_view text) {
         if (slot.evaluator.alarm().metric_namespace == key.metric_namespace() &&
             slot.evaluator.alarm().metric_name == key.metric_name())
           slot.data_cells.insert(floor_to(*t, 60000));
-      Impl::JournalKey jk{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), *t, v};
-      p.journal[jk] += *n;
+      p.journal_add(Impl::JournalKey{key.metric_namespace(), key.metric_name(), key.dimensions(), unit.value(), *t, v},
+                    *n);
     }
   }
   if (auto it = d.FindMember("streaks"); it != d.MemberEnd() && it->value.IsArray()) {
