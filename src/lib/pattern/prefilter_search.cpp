@@ -205,26 +205,26 @@ void Prefilter::prepare() {
         break;
       }
       Needle nd{lit, 0, 0};
-      // Anchors: the rarest byte, then the rarest of those farthest from it.
-      int best = 4;
+      // Anchors: the rarest byte (its first occurrence), then the rarest of the others, farthest
+      // from it. One pass records each commonness level's first and last position.
+      std::size_t first[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX}, last[4] = {0, 0, 0, 0};
       for (std::size_t k = 0; k < lit.size(); ++k) {
         const int c = commonness(static_cast<unsigned char>(lit[k]));
-        if (c < best) {
-          best = c;
-          nd.a = k;
-        }
+        if (first[c] == SIZE_MAX) first[c] = k;
+        last[c] = k;
       }
-      int second = 4;
-      std::size_t dist = 0;
-      for (std::size_t k = 0; k < lit.size(); ++k) {
-        if (k == nd.a) continue;
-        const int c = commonness(static_cast<unsigned char>(lit[k]));
-        const std::size_t d = k > nd.a ? k - nd.a : nd.a - k;
-        if (c < second || (c == second && d > dist)) {
-          second = c;
-          dist = d;
-          nd.b = k;
-        }
+      int best = 1;
+      while (first[best] == SIZE_MAX) ++best;
+      nd.a = first[best];
+      // The second anchor: of the rarest level with another position, the one farthest from a.
+      for (int c = best; c <= 3; ++c) {
+        if (first[c] == SIZE_MAX || (c == best && first[c] == last[c])) continue;
+        const std::size_t lo = first[c] != nd.a ? first[c] : SIZE_MAX;
+        const std::size_t hi = last[c] != nd.a ? last[c] : SIZE_MAX;
+        const std::size_t d_lo = lo == SIZE_MAX ? 0 : (lo > nd.a ? lo - nd.a : nd.a - lo);
+        const std::size_t d_hi = hi == SIZE_MAX ? 0 : (hi > nd.a ? hi - nd.a : nd.a - hi);
+        nd.b = d_hi > d_lo ? hi : lo;
+        break;
       }
       any_of.push_back(nd);
     }

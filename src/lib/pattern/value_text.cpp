@@ -6,9 +6,12 @@
 namespace cwfilter::detail {
 
 std::string unescape_quoted(std::string_view content) {
-  std::string out;
+  // Most quoted values have no backslash: one copy (compiling a long CIS pattern unescapes ~20).
+  std::size_t i = content.find('\\');
+  if (i == std::string_view::npos) return std::string(content);
+  std::string out(content.substr(0, i));
   out.reserve(content.size());
-  for (std::size_t i = 0; i < content.size(); ++i) {
+  for (; i < content.size(); ++i) {
     if (content[i] == '\\' && i + 1 < content.size()) ++i;
     out.push_back(content[i]);
   }
