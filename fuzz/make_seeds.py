@@ -90,6 +90,10 @@ for p in space_patterns:
     pairs.add((p, rng.choice(doc_lines)))
 for pat, ev in sorted(pairs):
     write("fuzz_match", pat.encode("utf-8") + b"\0" + ev.encode("utf-8"))
+# Findings kept as seeds: a byte order mark, or one of its bytes, before a JSON event (the
+# reference evaluator's RapidJSON call once skipped them).
+for prefix in (b"\xbb", b"\xef\xbb\xbf"):
+    write("fuzz_match", b"{ $.val = * }\0" + prefix + b'{"val": 1, "value": 7}')
 
 # ---- fuzz_tokenizer: space-delimited lines --------------------------------------------------------
 for line in doc_lines + apache[:300]:

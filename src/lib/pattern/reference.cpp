@@ -263,16 +263,19 @@ MatchResult match(const ast::Pattern& pattern, std::string_view message_view, co
     if (last.message != message || last.depth_limit != options.max_json_depth || last.message.empty()) {
       last.message = message;
       last.depth_limit = options.max_json_depth;
-      last.typed.Parse<rapidjson::kParseIterativeFlag>(message.c_str(), message.size());
-      last.lexical.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(message.c_str(),
-                                                                                                message.size());
+      // Parse(str) reads to the terminating NUL (the message has none before it). Not
+      // Parse(str, length): its UTF-8 memory stream drops a leading 0xEF, 0xBB and 0xBF one by one
+      // (RapidJSON's BOM skip), so "\xBB{...}" would parse, where the engine reads the message's
+      // bytes as they are and sees no JSON object.
+      last.typed.Parse<rapidjson::kParseIterativeFlag>(message.c_str());
+      last.lexical.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(message.c_str());
       if (last.typed.GetParseError() == rapidjson::kParseErrorNumberTooBig) {
         // 1e400 (huge_numbers.hpp): the typed DOM of a copy with in-range numbers gives the
         // types; the lexical DOM is parsed in situ from such a copy and gets its original
         // lexemes back (the comparisons read numbers from their lexemes).
         std::string copy = message;
         const auto replaced = detail::neutralise_huge_numbers(copy);
-        last.typed.Parse<rapidjson::kParseIterativeFlag>(copy.c_str(), copy.size());
+        last.typed.Parse<rapidjson::kParseIterativeFlag>(copy.c_str());
         last.lexical_buffer = copy;
         last.lexical.ParseInsitu<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(
             last.lexical_buffer.data());
