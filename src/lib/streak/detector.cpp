@@ -290,13 +290,17 @@ struct StreakDetector::State {
 
   void release(std::int64_t watermark) {
     // Most events move the watermark without reaching anything (no buffered event due, no key
-    // expiring): then only the clock moves, as advance_internal would leave it.
+    // expiring): then only the clock moves, as advance_internal would leave it. Kept small so
+    // that it inlines into every observe path; the rest is release_due().
     const std::int64_t t = have_clock && watermark < clock ? clock : watermark;
-    if (watermark < quiet_heap_until && t < quiet_keys_until) {
+    if (watermark < quiet_heap_until && t < quiet_keys_until) [[likely]] {
       clock = t;
       have_clock = true;
       return;
     }
+    release_due(watermark);
+  }
+  __attribute__((noinline)) void release_due(std::int64_t watermark) {
     while (!heap.empty() && heap.front().t <= watermark) {
       Pending p = pop();
       process(p);
@@ -428,6 +432,16 @@ void StreakDetector::observe(std::string_view message, std::int64_t time_ms, std
 }
 
 void StreakDetector::observe_ignored(const LogEvent& event) {
+  State& s = *state_;
+  if (event.has_timestamp && s.have_time && s.heap.size() <= s.options.max_buffered_events) [[likely]] {
+    // observe_classified's path for an ignored event (the counts, the newest time, the clock),
+    // without its branches for classified events: 95% of a CloudTrail stream comes here.
+    ++s.stats.events;
+    ++s.stats.ignored;
+    if (event.timestamp_ms > s.max_seen) s.max_seen = event.timestamp_ms;
+    s.release(s.max_seen - s.options.max_lateness_ms);
+    return;
+  }
   if (!event.has_timestamp) ++state_->stats.events_without_timestamp;
   const std::int64_t t = event.has_timestamp ? event.timestamp_ms : (state_->have_time ? state_->max_seen : 0);
   state_->observe_classified(EventClass::Kind::kIgnored, 0, t, event.event_id);

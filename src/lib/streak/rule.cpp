@@ -80,6 +80,18 @@ bool usable(const std::optional<FieldValue>& v) {
          v->type != FieldValue::Type::kArray && !v->text.empty();
 }
 
+// A GroupBy value seen in place (the event's bytes or a resolved FieldValue): classify_into
+// builds the key from these without copying each value into a string first.
+struct ValueView {
+  bool present = false;
+  FieldValue::Type type = FieldValue::Type::kNull;
+  std::string_view text;
+};
+bool usable(const ValueView& v) {
+  return v.present && v.type != FieldValue::Type::kNull && v.type != FieldValue::Type::kObject &&
+         v.type != FieldValue::Type::kArray && !v.text.empty();
+}
+
 }  // namespace
 
 detail::Prefilter make_gate(const Pattern& failure, const Pattern* success) {
@@ -193,6 +205,7 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
   // One raw-bytes check for both patterns: most events go no further (no parse, no allocation).
   if (!gate_passed && !gate.may_match(message)) return EventClass::Kind::kIgnored;
   thread_local std::vector<std::optional<FieldValue>> values;
+  thread_local std::vector<ValueView> views;  // per ref: into the event, or into `values`
   EventClass::Kind kind = EventClass::Kind::kIgnored;
   const Pattern* matched = nullptr;
   bool resolved = false;
@@ -210,12 +223,12 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
         else return kind;
         if (!sparse.scanned_valid(o.max_json_depth) && !check.validate(message, o.max_json_depth))
           return EventClass::Kind::kIgnored;
-        values.assign(refs.size(), std::nullopt);
+        views.assign(refs.size(), ValueView{});
         for (std::size_t i = 0; i < refs.size(); ++i)
           sparse.select(refs[i].selector(), [&](std::uint32_t n) {
-            if (values[i]) return;
+            if (views[i].present) return;
             const auto& node = sparse.node(n);
-            values[i] = FieldValue{node.type, std::string(node.text)};
+            views[i] = ValueView{true, node.type, node.text};  // `sparse` views the message
           });
         resolved = true;
         break;
@@ -249,12 +262,17 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
       });
     }
   }
+  if (!resolved) {
+    views.assign(refs.size(), ValueView{});
+    for (std::size_t i = 0; i < refs.size(); ++i)
+      if (values[i]) views[i] = ValueView{true, values[i]->type, values[i]->text};
+  }
   key.clear();
   status = 0;
   for (const auto& [begin, end] : items) {
     std::size_t found = end;
     for (std::size_t r = begin; r < end; ++r)
-      if (usable(values[r])) {
+      if (usable(views[r])) {
         found = r;
         break;
       }
@@ -262,7 +280,7 @@ EventClass::Kind StreakRule::Impl::classify_into(std::string_view message, std::
       status = 1;
       return kind;
     }
-    const std::string& text = values[found]->text;
+    const std::string_view text = views[found].text;
     key.push_back(static_cast<char>(found - begin));
     append_u32(key, static_cast<std::uint32_t>(std::min<std::size_t>(text.size(), 0xFFFFFFFFu)));
     if (key.size() + text.size() > max_key_bytes) {
