@@ -270,6 +270,7 @@ MetricFilterOutcome MetricFilter::evaluate(std::string_view message, std::int64_
   out.matched = pattern_.match_and_resolve(message, refs_, values);
   const MetricTransformation& t = transformation_;
   if (!out.matched) return evaluate_unmatched(timestamp_ms);
+  if (refs_.empty()) return evaluate_matched(timestamp_ms);
   double value = 0;
   std::size_t next = 0;
   if (value_is_ref_) {

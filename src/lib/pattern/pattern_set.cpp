@@ -281,9 +281,8 @@ struct PatternSetImpl {
     std::size_t max_event_bytes = 0;
     bool prefiltered = false;  // has clauses in the shared scan
     bool json_escapes = false;  // its prefilter must not reject an event with a backslash outright
-    bool wide = false;
-    Need need{0, 0};  // when !wide
-    std::vector<Need> wide_need;  // when wide
+    Need need{0, 0};              // its clauses' bits, when they fit in one word
+    std::vector<Need> wide_need;  // instead, for a pattern with more than 64 clauses
   };
   std::vector<Info> info;
   // The patterns without clauses, ascending: the only candidates of an event in which the shared
@@ -328,12 +327,12 @@ struct PatternSetImpl {
       in.max_event_bytes = cp.options.max_event_bytes;
       in.prefiltered = !clauses[i].empty();
       in.json_escapes = cp.prefilter.json;
-      in.wide = clauses[i].size() > 64;
+      const bool wide = clauses[i].size() > 64;
       std::size_t b = first_bit[i];
       for (const auto& clause : clauses[i]) {
         const auto word = static_cast<std::uint32_t>(b / 64);
         const std::uint64_t mask = std::uint64_t{1} << (b % 64);
-        if (in.wide) {
+        if (wide) {
           if (in.wide_need.empty() || in.wide_need.back().word != word) in.wide_need.push_back({word, 0});
           in.wide_need.back().mask |= mask;
         } else {
@@ -390,8 +389,7 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   thread_local Scratch t;
 
   // Each shared step runs at most once, and only when a pattern needs it.
-  bool scanned_literals = false;
-  int backslash = -1;
+  bool backslash = false;
   int has_u = -1;  // the event holds "\u"
   int decoded = -1;  // -1: not tried; 0: the escapes could not be decoded; 1: t.decoded holds them
   bool scanned_json = false;
@@ -400,23 +398,9 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
   bool parsed_ok = false, validated_ok = false;
   bool tokenized = false;
 
-  auto scan_literals = [&] {
-    if (t.found.size() != s.literals.size()) {
-      t.found.assign(s.literals.size(), 0);
-    } else {
-      for (auto id : t.found_ids) t.found[id] = 0;
-    }
-    t.found_ids.clear();
-    t.found_ids.reserve(s.literals.size());  // scan() must not throw halfway (the zeros invariant)
-    backslash = s.scanner->scan(message, t.found.data(), &t.found_ids) ? 1 : 0;
-    t.have.assign(s.words, 0);
-    for (auto id : t.found_ids)
-      for (std::size_t w = 0; w < s.words; ++w) t.have[w] |= s.literal_bits[id * s.words + w];
-    scanned_literals = true;
-  };
   // The pattern's clauses over the raw event (the shared scan has run).
   auto raw_pass = [&](const detail::PatternSetImpl::Info& in) {
-    if (!in.wide) return (t.have[in.need.word] & in.need.mask) == in.need.mask;
+    if (in.wide_need.empty()) return (t.have[in.need.word] & in.need.mask) == in.need.mask;
     for (const auto& n : in.wide_need)
       if ((t.have[n.word] & n.mask) != n.mask) return false;
     return true;
@@ -470,20 +454,30 @@ void PatternSet::matching(std::string_view message, std::vector<std::size_t>& ou
     return validated_ok;
   };
 
-  // The shared scan first: when it finds nothing (no literal, no backslash) no pattern with clauses
-  // can match, and only the others are visited.
+  // The shared scan first, whenever some pattern with clauses takes an event this size (so it has
+  // run for every pattern the loop below prefilters): when it finds nothing (no literal, no
+  // backslash) no pattern with clauses can match, and only the others are visited.
   const bool scan_first = s.unfiltered.size() < s.patterns.size() && message.size() <= s.max_prefiltered_bytes;
-  if (scan_first) scan_literals();
-  const bool nothing_found = scan_first && t.found_ids.empty() && backslash == 0;
+  if (scan_first) {
+    if (t.found.size() != s.literals.size()) {
+      t.found.assign(s.literals.size(), 0);
+    } else {
+      for (auto id : t.found_ids) t.found[id] = 0;
+    }
+    t.found_ids.clear();
+    t.found_ids.reserve(s.literals.size());  // scan() must not throw halfway (the zeros invariant)
+    backslash = s.scanner->scan(message, t.found.data(), &t.found_ids);
+    t.have.assign(s.words, 0);
+    for (auto id : t.found_ids)
+      for (std::size_t w = 0; w < s.words; ++w) t.have[w] |= s.literal_bits[id * s.words + w];
+  }
+  const bool nothing_found = scan_first && t.found_ids.empty() && !backslash;
   const std::size_t candidates = nothing_found ? s.unfiltered.size() : s.patterns.size();
   for (std::size_t c = 0; c < candidates; ++c) {
     const std::size_t i = nothing_found ? s.unfiltered[c] : c;
     const auto& in = s.info[i];
     if (message.size() > in.max_event_bytes) continue;
-    if (in.prefiltered) {
-      if (!scanned_literals) scan_literals();
-      if (!raw_pass(in) && !(in.json_escapes && backslash == 1 && escaped_pass(i))) continue;
-    }
+    if (in.prefiltered && !raw_pass(in) && !(in.json_escapes && backslash && escaped_pass(i))) continue;
     const detail::CompiledPattern& cp = s.patterns[i].impl();
     bool match = false;
     switch (in.family) {

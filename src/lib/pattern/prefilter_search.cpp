@@ -207,7 +207,7 @@ void Prefilter::prepare() {
       Needle nd{lit, 0, 0};
       // Anchors: the rarest byte (its first occurrence), then the rarest of the others, farthest
       // from it. One pass records each commonness level's first and last position.
-      std::size_t first[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX}, last[4] = {0, 0, 0, 0};
+      std::size_t first[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX}, last[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
       for (std::size_t k = 0; k < lit.size(); ++k) {
         const int c = commonness(static_cast<unsigned char>(lit[k]));
         if (first[c] == SIZE_MAX) first[c] = k;
@@ -216,16 +216,15 @@ void Prefilter::prepare() {
       int best = 1;
       while (first[best] == SIZE_MAX) ++best;
       nd.a = first[best];
-      // The second anchor: of the rarest level with another position, the one farthest from a.
-      for (int c = best; c <= 3; ++c) {
-        if (first[c] == SIZE_MAX || (c == best && first[c] == last[c])) continue;
-        const std::size_t lo = first[c] != nd.a ? first[c] : SIZE_MAX;
-        const std::size_t hi = last[c] != nd.a ? last[c] : SIZE_MAX;
-        const std::size_t d_lo = lo == SIZE_MAX ? 0 : (lo > nd.a ? lo - nd.a : nd.a - lo);
-        const std::size_t d_hi = hi == SIZE_MAX ? 0 : (hi > nd.a ? hi - nd.a : nd.a - hi);
-        nd.b = d_hi > d_lo ? hi : lo;
-        break;
-      }
+      nd.b = nd.a;  // until another position is found (a 1-byte literal has none)
+      // The second anchor: of the rarest level with a position other than a, the one farthest
+      // from a (a level's farthest position is its first or its last; ties keep the earlier).
+      for (int c = best; c <= 3 && nd.b == nd.a; ++c)
+        for (const std::size_t k : {first[c], last[c]}) {
+          if (k == SIZE_MAX || k == nd.a) continue;
+          const auto dist = [&](std::size_t x) { return x > nd.a ? x - nd.a : nd.a - x; };
+          if (nd.b == nd.a || dist(k) > dist(nd.b)) nd.b = k;
+        }
       any_of.push_back(nd);
     }
     if (!any_of.empty()) {

@@ -340,6 +340,15 @@ struct StreakDetector::State {
     return kind;
   }
 
+  // An event at time t has been seen: the newest time, and what the watermark releases.
+  void see(std::int64_t t) {
+    if (!have_time || t > max_seen) {
+      max_seen = t;
+      have_time = true;
+    }
+    release(max_seen - options.max_lateness_ms);
+  }
+
   // `scratch_key` holds the key of a failure or success.
   void observe_classified(EventClass::Kind kind, int status, std::int64_t t, std::string_view event_id) {
     ++stats.events;
@@ -365,11 +374,7 @@ struct StreakDetector::State {
       stats.buffered = heap.size();
       stats.peak_buffered = std::max<std::uint64_t>(stats.peak_buffered, heap.size());
     }
-    if (!have_time || t > max_seen) {
-      max_seen = t;
-      have_time = true;
-    }
-    release(max_seen - options.max_lateness_ms);
+    see(t);
     while (heap.size() > options.max_buffered_events) {
       ++stats.forced_releases;
       Pending p = pop();
@@ -433,13 +438,12 @@ void StreakDetector::observe(std::string_view message, std::int64_t time_ms, std
 
 void StreakDetector::observe_ignored(const LogEvent& event) {
   State& s = *state_;
-  if (event.has_timestamp && s.have_time && s.heap.size() <= s.options.max_buffered_events) [[likely]] {
-    // observe_classified's path for an ignored event (the counts, the newest time, the clock),
-    // without its branches for classified events: 95% of a CloudTrail stream comes here.
+  if (event.has_timestamp && s.heap.size() <= s.options.max_buffered_events) [[likely]] {
+    // observe_classified's path for an ignored event (the counts, then see()), without its
+    // branches for classified events: 95% of a CloudTrail stream comes here.
     ++s.stats.events;
     ++s.stats.ignored;
-    if (event.timestamp_ms > s.max_seen) s.max_seen = event.timestamp_ms;
-    s.release(s.max_seen - s.options.max_lateness_ms);
+    s.see(event.timestamp_ms);
     return;
   }
   if (!event.has_timestamp) ++state_->stats.events_without_timestamp;

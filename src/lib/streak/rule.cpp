@@ -74,12 +74,6 @@ std::uint32_t read_u32(std::string_view s, std::size_t at) {
   return (u(0) << 24) | (u(1) << 16) | (u(2) << 8) | u(3);
 }
 
-// A value usable as a key part: like metric-filter dimensions (§7.5), a scalar with text.
-bool usable(const std::optional<FieldValue>& v) {
-  return v && v->type != FieldValue::Type::kNull && v->type != FieldValue::Type::kObject &&
-         v->type != FieldValue::Type::kArray && !v->text.empty();
-}
-
 // A GroupBy value seen in place (the event's bytes or a resolved FieldValue): classify_into
 // builds the key from these without copying each value into a string first.
 struct ValueView {
@@ -87,10 +81,12 @@ struct ValueView {
   FieldValue::Type type = FieldValue::Type::kNull;
   std::string_view text;
 };
+// A value usable as a key part: like metric-filter dimensions (§7.5), a scalar with text.
 bool usable(const ValueView& v) {
   return v.present && v.type != FieldValue::Type::kNull && v.type != FieldValue::Type::kObject &&
          v.type != FieldValue::Type::kArray && !v.text.empty();
 }
+bool usable(const std::optional<FieldValue>& v) { return v && usable(ValueView{true, v->type, v->text}); }
 
 }  // namespace
 
