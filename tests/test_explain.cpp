@@ -102,6 +102,35 @@ TEST_CASE("explain's outcome agrees with the matcher on the corpus doc cases", "
   CHECK(checked > 50);
 }
 
+// The explanation reads the message as the matcher does. Before, it parsed with RapidJSON's
+// Parse(str, length), which skips a leading byte order mark and refuses 1e400: a BOM event was
+// walked as JSON under a NO MATCH, and a 1e400 event that matched was "not a JSON object".
+TEST_CASE("explain reads a message exactly as the matcher does (BOM, stray byte, NUL, 1e400)", "[explain]") {
+  auto p = cwfilter::compile(R"({ ($.b = 2) && ($.a > 5) })");
+  REQUIRE(p.ok());
+  for (const std::string prefix : {std::string("\xEF\xBB\xBF"), std::string("\xBB"), std::string("x")}) {
+    const std::string event = prefix + R"({"a":7,"b":2})";
+    auto ex = cwfilter::lint::explain_event(*p, event);
+    CHECK_FALSE(ex.matched);
+    CHECK(ex.text.find("not a JSON object") != std::string::npos);
+    CHECK(ex.text.find("$.a is") == std::string::npos);
+  }
+  const std::string with_nul = std::string(R"({"a":7,"b":2})") + '\0';
+  CHECK(cwfilter::lint::explain_event(*p, with_nul).text.find("not a JSON object") != std::string::npos);
+
+  const std::string huge = R"({"a":1e400,"b":2.0,"c":"1e400"})";
+  auto ex = cwfilter::lint::explain_event(*p, huge);
+  CHECK(ex.matched == p->matches(huge));
+  CHECK(ex.matched);
+  CHECK(ex.text.find("not a JSON object") == std::string::npos);
+  CHECK(ex.text.find("($.a is 1e400)") != std::string::npos);  // the lexeme, not a string
+  CHECK(ex.text.find("($.b is 2.0)") != std::string::npos);
+  CHECK(cwfilter::lint::suggest_paths("$.C", huge) == std::vector<std::string>{"$.c"});
+  auto q = cwfilter::compile(R"({ $.c = "1e400" })");
+  REQUIRE(q.ok());
+  CHECK(cwfilter::lint::explain_event(*q, huge).text.find(R"(($.c is "1e400"))") != std::string::npos);
+}
+
 // explain --streak (issue 11): one key's story through a streak alarm, golden outputs. Run from the
 // repository root so that the paths in the output are relative.
 TEST_CASE("explain --streak golden outputs", "[explain][streak]") {

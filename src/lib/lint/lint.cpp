@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
+#include "pattern/huge_numbers.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
@@ -307,7 +309,10 @@ void check_cis_console_login(const Pattern& pattern, std::vector<Warning>& out) 
 
 // ---- explanation helpers -------------------------------------------------------------------------------
 
-std::string describe_json_value(const rapidjson::Value& v) {
+// `numbers_as_text`: the document keeps numbers as string values (EventDoc); an in-situ string
+// value starts just after its opening quote, a number at its first digit or sign.
+std::string describe_json_value(const rapidjson::Value& v, bool numbers_as_text = false) {
+  if (v.IsString() && numbers_as_text && v.GetString()[-1] != '"') return std::string(v.GetString(), v.GetStringLength());
   if (v.IsString()) return quote(std::string_view(v.GetString(), v.GetStringLength()));
   if (v.IsNumber()) {
     if (v.IsInt64()) return std::to_string(v.GetInt64());
@@ -426,9 +431,29 @@ std::optional<std::size_t> segment_distance(const std::string& want, const std::
   return d;
 }
 
-bool parse_event(std::string_view message, rapidjson::Document& doc) {
-  doc.Parse(message.data(), message.size());
-  return !doc.HasParseError() && doc.IsObject();
+// A message read as the engine reads it (pattern/json_event.cpp, reference.cpp), for the paths
+// and values explain shows: the bytes as they are, so a byte order mark or a stray byte before
+// the '{' makes it non-JSON (not Parse(str, length), whose stream skips a leading BOM byte by
+// byte), a NUL byte is never JSON, and a number beyond double's range (1e400) is JSON. Then the
+// document is parsed in situ from a copy with such numbers neutralised, numbers kept as text,
+// and the original lexemes put back: describe_json_value shows them as they are written.
+struct EventDoc {
+  rapidjson::Document doc;
+  std::string buffer;            // the in-situ text `doc` points into
+  bool numbers_as_text = false;  // numbers are string values whose text is their lexeme
+};
+
+bool parse_event(std::string_view message, EventDoc& e) {
+  if (message.find('\0') != std::string_view::npos) return false;
+  e.buffer.assign(message.data(), message.size());
+  e.doc.Parse<rapidjson::kParseIterativeFlag>(e.buffer.c_str());
+  if (e.doc.GetParseError() == rapidjson::kParseErrorNumberTooBig) {
+    const auto replaced = detail::neutralise_huge_numbers(e.buffer);
+    e.doc.ParseInsitu<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(e.buffer.data());
+    detail::restore_huge_numbers(e.buffer.data(), replaced);
+    e.numbers_as_text = true;
+  }
+  return !e.doc.HasParseError() && e.doc.IsObject();
 }
 
 }  // namespace
@@ -444,10 +469,10 @@ std::vector<Warning> check_pattern(const Pattern& pattern) {
 }
 
 std::vector<std::string> suggest_paths(std::string_view selector_text, std::string_view message) {
-  rapidjson::Document doc;
-  if (!parse_event(message, doc)) return {};
+  EventDoc event;
+  if (!parse_event(message, event)) return {};
   std::vector<std::string> paths;
-  collect_paths(doc, "$", paths, 0);
+  collect_paths(event.doc, "$", paths, 0);
   std::vector<std::string> out;
   // 1. The same path but for case.
   for (const auto& p : paths)
@@ -566,7 +591,7 @@ namespace {
 
 struct JsonExplainer {
   std::string_view event;
-  const rapidjson::Document& doc;
+  const EventDoc& doc;
   const Options& options;
   std::string text;
   std::vector<std::string> suggestions;  // one line per missing selector
@@ -575,8 +600,8 @@ struct JsonExplainer {
     std::string found;
     if (c.selector.has_wildcard()) {
       found = "wildcard selector";
-    } else if (const rapidjson::Value* v = resolve(doc, c.selector)) {
-      found = fmt::format("{} is {}", c.selector.text, describe_json_value(*v));
+    } else if (const rapidjson::Value* v = resolve(doc.doc, c.selector)) {
+      found = fmt::format("{} is {}", c.selector.text, describe_json_value(*v, doc.numbers_as_text));
     } else {
       found = fmt::format("{} not found in the event", c.selector.text);
       auto near = suggest_paths(c.selector.text, event);
@@ -662,7 +687,7 @@ Explanation explain_event(const Pattern& pattern, std::string_view message) {
           else if (!deciding.empty())
             out += "  decided by: " + deciding.front() + "\n";
         } else if constexpr (std::is_same_v<T, ast::JsonPattern>) {
-          rapidjson::Document doc;
+          EventDoc doc;
           if (!parse_event(message, doc)) {
             out += "  decided by: the message is not a JSON object, so every JSON condition is false\n";
             return;
