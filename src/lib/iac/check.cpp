@@ -1039,9 +1039,13 @@ bool add_cdk_manifest(Checker& checker, const std::string& file, const Node& roo
     if (target.empty()) continue;
     auto text = read_whole(target);
     if (!text) {
-      checker.report().findings.push_back(
-          Finding{Severity::kError, "document-syntax", fmt::format("cannot read {} (listed by the manifest)", target.string()),
-                  {file, 0, 0}, name, {}, {}, {}});
+      Finding unreadable;  // built member by member: GCC 12 warns (falsely) of an uninitialised
+                           // Location::file when the aggregate is a push_back temporary
+      unreadable.rule = "document-syntax";
+      unreadable.message = fmt::format("cannot read {} (listed by the manifest)", target.string());
+      unreadable.location.file = file;
+      unreadable.resource = name;
+      checker.report().findings.push_back(std::move(unreadable));
       continue;
     }
     add_document(checker, target.lexically_normal().string(), *text, true, seen, depth + 1);
