@@ -852,6 +852,41 @@ TEST_CASE("streak: a full reorder buffer releases early and says so", "[streak]"
   CHECK_FALSE(StreakDetector::create(make_rule(base_alarm()), DetectorOptions{.max_live_keys = 0}).ok());
 }
 
+TEST_CASE("streak: a reorder-buffer entry reusing a released one's space holds only its own key and id", "[streak]") {
+  // A buffered event's key and id live in buffers that a released event leaves behind: a shorter
+  // key or id written there must not keep any of the longer one's bytes.
+  auto d = make_detector(base_alarm(2), DetectorOptions{.max_lateness_ms = 60'000});
+  const std::string long_name(60, 'z');
+  const std::string long_id(100, 'i');
+  d.observe(success_event(long_name), at(0), long_id);  // no state for it: its buffers stay
+  d.observe(failure_event(long_name + "2"), at(1), long_id + "2");
+  d.observe(other_event("x"), at(70), "o");  // releases both
+  CHECK(d.stats().buffered == 0);
+  d.observe(failure_event("bob"), at(71), "b1");
+  d.observe(success_event("al"), at(72), "s");
+  CHECK(d.stats().buffered == 2);
+  CHECK(d.memory_usage() <= d.memory_bound());
+  rapidjson::Document state;
+  state.Parse(d.save_state().c_str());
+  REQUIRE(state.IsObject());
+  REQUIRE(state["pending"].IsArray());
+  std::vector<std::string> pending;
+  for (const auto& p : state["pending"].GetArray())
+    pending.push_back(fmt::format("{}={} {}", p["key"][0][0].GetString(), p["key"][0][1].GetString(), p["id"].GetString()));
+  std::sort(pending.begin(), pending.end());
+  CHECK(pending == std::vector<std::string>{"$.userIdentity.userName=al s", "$.userIdentity.userName=bob b1"});
+  d.observe(failure_event("bob"), at(73), "b2");
+  d.flush();
+  auto ts = d.take_transitions();
+  REQUIRE(ts.size() == 1);
+  CHECK(show(ts[0]).starts_with("$.userIdentity.userName=bob; OK->ALARM"));
+  CHECK(ts[0].event_ids == std::vector<std::string>{"b1", "b2"});
+  const auto snap = d.find_key({{"$.userIdentity.userName", long_name + "2"}});
+  REQUIRE(snap);
+  CHECK(snap->event_ids == std::vector<std::string>{long_id + "2"});
+  CHECK(d.memory_usage() <= d.memory_bound());
+}
+
 // ---- real data -----------------------------------------------------------------------------------
 
 TEST_CASE("streak: CloudTrail corpus ConsoleLogin events, counted independently", "[streak][corpus]") {

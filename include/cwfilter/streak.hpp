@@ -45,6 +45,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -236,7 +237,8 @@ class StreakDetector {
   void observe(const LogEvent& event);
   void observe(std::string_view message, std::int64_t time_ms, std::string_view event_id = {});
   // What observe() does with an event known to match neither pattern, without reading it: for
-  // callers that rejected it with a prefilter shared with other consumers (the Pipeline does).
+  // callers that rejected it with a prefilter shared with other consumers (the Pipeline does, for
+  // nearly every event: hence inline, for the usual case of an event that releases nothing).
   void observe_ignored(const LogEvent& event);
   // observe() for an event that already passed a prefilter implying this rule's own raw-bytes
   // check (the Pipeline's group prefilter when it is the same search): that check is not run
@@ -280,11 +282,52 @@ class StreakDetector {
   Result<bool, Error> restore_state(std::string_view state);
 
   struct State;
+  // The part of State that observe_ignored() and has_transitions() read inline (internal: State
+  // derives from it; everything else is in detector.cpp).
+  struct Hot {
+    DetectorStats stats;
+    std::vector<Transition> out;  // queued transitions
+    bool have_time = false;       // max_seen valid
+    bool have_clock = false;      // clock valid: the time the state has advanced to
+    std::int64_t max_seen = 0;
+    std::int64_t clock = 0;
+    // release() has nothing to do below these watermarks (see State::compute_quiet).
+    std::int64_t quiet_heap_until = std::numeric_limits<std::int64_t>::min();
+    std::int64_t quiet_keys_until = std::numeric_limits<std::int64_t>::min();
+    std::int64_t max_lateness_ms = 0;         // DetectorOptions'
+    std::uint64_t max_buffered_events = 0;  // DetectorOptions'
+  };
 
  private:
   explicit StreakDetector(std::unique_ptr<State> state);
+  void observe_ignored_general(const LogEvent& event);
   std::unique_ptr<State> state_;
+  Hot* hot_ = nullptr;  // state_, as its Hot part
 };
+
+inline void StreakDetector::observe_ignored(const LogEvent& event) {
+  // observe()'s path for an ignored event when it moves only the clock: the counts, the newest
+  // time, and a watermark below everything due (State::release's quiet check). Anything else
+  // (no timestamp, something due, a buffer over its cap after a restore) takes the general path.
+  Hot& h = *hot_;
+  if (event.has_timestamp && h.stats.buffered <= h.max_buffered_events) [[likely]] {
+    const std::int64_t seen = h.have_time && h.max_seen >= event.timestamp_ms ? h.max_seen : event.timestamp_ms;
+    const std::int64_t watermark = seen - h.max_lateness_ms;
+    const std::int64_t t = h.have_clock && watermark < h.clock ? h.clock : watermark;
+    if (watermark < h.quiet_heap_until && t < h.quiet_keys_until) [[likely]] {
+      ++h.stats.events;
+      ++h.stats.ignored;
+      h.max_seen = seen;
+      h.have_time = true;
+      h.clock = t;
+      h.have_clock = true;
+      return;
+    }
+  }
+  observe_ignored_general(event);
+}
+
+inline bool StreakDetector::has_transitions() const noexcept { return !hot_->out.empty(); }
 
 // The SNS notifications of a transition, one per SNS topic of the new state's action list when
 // ActionsEnabled (ALARM: AlarmActions, OK: OKActions). Message: the CloudWatch alarm message's keys

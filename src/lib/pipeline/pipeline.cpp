@@ -444,12 +444,15 @@ void Pipeline::add(const LogEvent& e) {
   p.last_event_ms = e.timestamp_ms;
   const bool may_match = p.group_prefilter.may_match(e.message);
   // Streak detectors classify first: a filter sharing a detector's FailurePattern takes its verdict.
+  // (observe_ignored and has_transitions are inline: most events only move a detector's clock.)
+  bool streak_transitions = false;
   for (std::size_t i = 0; i < p.streaks.size(); ++i) {
     auto& det = p.streaks[i];
     p.streak_kinds[i].reset();
     if (!may_match) det.observe_ignored(e);
     else if (p.streak_gate_is_group[i]) p.streak_kinds[i] = det.observe_gate_passed(e);
     else det.observe(e);
+    streak_transitions |= det.has_transitions();
   }
   for (std::size_t i = 0; i < p.filters.size(); ++i) {
     // A filter sharing a detector's FailurePattern takes its verdict: not a failure is no match; a
@@ -472,7 +475,7 @@ void Pipeline::add(const LogEvent& e) {
       p.publish(*out.datapoint);
     }
   }
-  if (!p.streaks.empty()) p.drain_streaks();
+  if (streak_transitions) p.drain_streaks();
   if (!p.max_event_ms || e.timestamp_ms > *p.max_event_ms) {
     p.max_event_ms = e.timestamp_ms;
     p.evaluate_through(*p.max_event_ms - p.options.max_lateness_ms);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <utility>
 
 namespace cwfilter::streak {
 namespace {
@@ -40,13 +41,21 @@ struct List {
   KeyState* tail = nullptr;
 };
 
+// A reorder-buffer entry. Its key and event id are in slots[slot], so that the heap moves only
+// these few bytes and a released slot's buffers serve the next event (no allocation per event).
 struct Pending {
   std::int64_t t = 0;
   std::uint64_t seq = 0;  // input order, for ties
+  std::size_t slot = 0;
   bool failure = false;
+};
+struct Slot {
   std::string key;
   std::string id;
 };
+// Free slots that keep their buffers for reuse (the others are emptied): in a steady stream an
+// event is released for about every one buffered, so a few suffice.
+constexpr std::size_t kSpareSlots = 64;
 // std::push_heap builds a max-heap: "later" sorts first so that the front is the earliest event.
 struct PendingLater {
   bool operator()(const Pending& a, const Pending& b) const noexcept {
@@ -57,6 +66,20 @@ struct PendingLater {
 // Approximate glibc malloc footprint of an allocation of n bytes.
 constexpr std::size_t alloc_size(std::size_t n) noexcept { return n == 0 ? 0 : std::max<std::size_t>(32, (n + 8 + 15) & ~std::size_t{15}); }
 std::size_t string_heap(const std::string& s) noexcept { return s.capacity() > 15 ? alloc_size(s.capacity() + 1) : 0; }
+std::size_t slot_heap(const Slot& s) noexcept { return string_heap(s.key) + string_heap(s.id); }
+// to = from, in to's buffer when it is big enough (no allocation), else in a new one of from's
+// size (assign() may make it up to twice as big: more than memory_bound() counts for a key or an
+// id); heap_bytes follows string_heap(to).
+void set_string(std::string& to, std::string_view from, std::size_t& heap_bytes) {
+  if (from.size() <= to.capacity()) {
+    to.clear();
+    to.append(from);
+  } else {
+    heap_bytes -= string_heap(to);
+    to = std::string(from);
+    heap_bytes += string_heap(to);
+  }
+}
 
 using KeyMap = std::unordered_map<std::string, KeyState>;
 // A map node: the value, the next pointer and the cached hash (libstdc++).
@@ -73,7 +96,7 @@ std::string hms_or_date(std::int64_t ms, bool with_date) {
 }  // namespace
 
 // Documented constants of memory_bound() (see streak.hpp).
-struct StreakDetector::State {
+struct StreakDetector::State : StreakDetector::Hot {
   StreakRule rule;
   const StreakRule::Impl* impl = nullptr;
   DetectorOptions options;
@@ -85,19 +108,19 @@ struct StreakDetector::State {
   std::size_t key_heap_bytes = 0;  // strings and failure vectors owned by the keys
 
   std::vector<Pending> heap;
-  std::size_t pending_heap_bytes = 0;
+  std::vector<Slot> slots;               // of heap entries, and free ones
+  std::vector<std::size_t> free_spare;   // free slots keeping their buffers (<= kSpareSlots)
+  std::vector<std::size_t> free_empty;   // free slots without buffers
+  std::size_t pending_heap_bytes = 0;    // the slots' string buffers
   std::uint64_t seq = 0;
 
-  bool have_time = false;  // max_seen valid
-  std::int64_t max_seen = 0;
-  bool have_clock = false;  // clock valid: the time state has advanced to
-  std::int64_t clock = 0;
-
-  std::vector<Transition> out;
-  DetectorStats stats;
+  // Hot: stats, out (transitions queued), have_time / max_seen, have_clock / clock, the quiet
+  // watermarks, max_lateness_ms and max_buffered_events (copies of the options').
   std::string scratch_key;
 
   State(StreakRule r, DetectorOptions o) : rule(std::move(r)), impl(&rule.impl()), options(o) {
+    max_lateness_ms = options.max_lateness_ms;
+    max_buffered_events = options.max_buffered_events;
     const auto& a = rule.alarm();
     if (a.window_seconds) window_ms = *a.window_seconds * 1000;
     if (a.reset_after_seconds) reset_ms = *a.reset_after_seconds * 1000;
@@ -273,17 +296,48 @@ struct StreakDetector::State {
     erase(it->second);
   }
 
-  void process(Pending& p) {
+  // ---- reorder buffer ----
+  void push_pending(std::int64_t t, bool failure, std::string_view key, std::string_view id) {
+    std::size_t i;
+    if (!free_spare.empty()) {
+      i = free_spare.back();
+      free_spare.pop_back();
+    } else if (!free_empty.empty()) {
+      i = free_empty.back();
+      free_empty.pop_back();
+    } else {
+      i = slots.size();
+      slots.emplace_back();
+    }
+    Slot& s = slots[i];
+    set_string(s.key, key, pending_heap_bytes);
+    set_string(s.id, id, pending_heap_bytes);
+    heap.push_back(Pending{t, seq++, i, failure});
+    std::push_heap(heap.begin(), heap.end(), PendingLater{});
+  }
+
+  void process(const Pending& p) {
+    Slot& s = slots[p.slot];
+    pending_heap_bytes -= slot_heap(s);
     advance_internal(p.t);
-    if (p.failure) on_failure(std::move(p.key), p.t, std::move(p.id));
-    else on_success(p.key, p.t, std::move(p.id));
+    // The key's buffer goes to the key table when the key is new, the id's to the key's failures
+    // or the OK transition; what is left stays with the slot (up to kSpareSlots free slots).
+    if (p.failure) on_failure(std::move(s.key), p.t, std::move(s.id));
+    else on_success(s.key, p.t, std::move(s.id));
+    if (free_spare.size() < kSpareSlots) {
+      free_spare.push_back(p.slot);
+    } else {
+      std::string().swap(s.key);
+      std::string().swap(s.id);
+      free_empty.push_back(p.slot);
+    }
+    pending_heap_bytes += slot_heap(s);
   }
 
   Pending pop() {
     std::pop_heap(heap.begin(), heap.end(), PendingLater{});
-    Pending p = std::move(heap.back());
+    const Pending p = heap.back();
     heap.pop_back();
-    pending_heap_bytes -= string_heap(p.key) + string_heap(p.id);
     stats.buffered = heap.size();
     return p;
   }
@@ -312,8 +366,7 @@ struct StreakDetector::State {
   // The earliest watermark at which release() has something to do: the first buffered event's
   // time, and the earliest time (after clamping to the clock) at which a list head expires, is
   // evicted or fires ResetAfter (advance_internal's conditions, solved for t).
-  std::int64_t quiet_heap_until = std::numeric_limits<std::int64_t>::min();
-  std::int64_t quiet_keys_until = std::numeric_limits<std::int64_t>::min();
+  // (quiet_heap_until, quiet_keys_until: in Hot.)
   void compute_quiet() {
     quiet_heap_until = heap.empty() ? std::numeric_limits<std::int64_t>::max() : heap.front().t;
     std::int64_t d = std::numeric_limits<std::int64_t>::max();
@@ -365,12 +418,8 @@ struct StreakDetector::State {
         at = clock;
       }
       ++(kind == EventClass::Kind::kFailure ? stats.failures : stats.successes);
-      Pending p{at, seq++, kind == EventClass::Kind::kFailure, scratch_key,
-                std::string(event_id.substr(0, options.max_event_id_bytes))};
-      pending_heap_bytes += string_heap(p.key) + string_heap(p.id);
-      quiet_heap_until = std::min(quiet_heap_until, p.t);
-      heap.push_back(std::move(p));
-      std::push_heap(heap.begin(), heap.end(), PendingLater{});
+      push_pending(at, kind == EventClass::Kind::kFailure, scratch_key, event_id.substr(0, options.max_event_id_bytes));
+      quiet_heap_until = std::min(quiet_heap_until, at);
       stats.buffered = heap.size();
       stats.peak_buffered = std::max<std::uint64_t>(stats.peak_buffered, heap.size());
     }
@@ -413,9 +462,14 @@ Result<StreakDetector, Error> StreakDetector::create(StreakRule rule, DetectorOp
   return StreakDetector(std::make_unique<State>(std::move(rule), options));
 }
 
-StreakDetector::StreakDetector(std::unique_ptr<State> state) : state_(std::move(state)) {}
-StreakDetector::StreakDetector(StreakDetector&&) noexcept = default;
-StreakDetector& StreakDetector::operator=(StreakDetector&&) noexcept = default;
+StreakDetector::StreakDetector(std::unique_ptr<State> state) : state_(std::move(state)), hot_(state_.get()) {}
+StreakDetector::StreakDetector(StreakDetector&& other) noexcept
+    : state_(std::move(other.state_)), hot_(std::exchange(other.hot_, nullptr)) {}
+StreakDetector& StreakDetector::operator=(StreakDetector&& other) noexcept {
+  state_ = std::move(other.state_);
+  hot_ = std::exchange(other.hot_, nullptr);
+  return *this;
+}
 StreakDetector::~StreakDetector() = default;
 
 void StreakDetector::observe(const LogEvent& event) {
@@ -430,17 +484,16 @@ EventClass::Kind StreakDetector::observe_gate_passed(const LogEvent& event) {
   return state_->observe(event.message, t, event.event_id, true);
 }
 
-bool StreakDetector::has_transitions() const noexcept { return !state_->out.empty(); }
-
 void StreakDetector::observe(std::string_view message, std::int64_t time_ms, std::string_view event_id) {
   state_->observe(message, time_ms, event_id);
 }
 
-void StreakDetector::observe_ignored(const LogEvent& event) {
+// observe_ignored() when the inline path does not apply (streak.hpp).
+void StreakDetector::observe_ignored_general(const LogEvent& event) {
   State& s = *state_;
   if (event.has_timestamp && s.heap.size() <= s.options.max_buffered_events) [[likely]] {
     // observe_classified's path for an ignored event (the counts, then see()), without its
-    // branches for classified events: 95% of a CloudTrail stream comes here.
+    // branches for classified events.
     ++s.stats.events;
     ++s.stats.ignored;
     s.see(event.timestamp_ms);
@@ -478,7 +531,9 @@ DetectorStats StreakDetector::stats() const { return state_->stats; }
 std::size_t StreakDetector::memory_usage() const {
   const State& s = *state_;
   return sizeof(State) + s.keys.size() * kNodeBytes + s.keys.bucket_count() * sizeof(void*) + s.key_heap_bytes +
-         alloc_size(s.heap.capacity() * sizeof(Pending)) + s.pending_heap_bytes;
+         alloc_size(s.heap.capacity() * sizeof(Pending)) + alloc_size(s.slots.capacity() * sizeof(Slot)) +
+         alloc_size(s.free_spare.capacity() * sizeof(std::size_t)) +
+         alloc_size(s.free_empty.capacity() * sizeof(std::size_t)) + s.pending_heap_bytes;
 }
 
 std::size_t StreakDetector::memory_bound() const {
@@ -488,8 +543,12 @@ std::size_t StreakDetector::memory_bound() const {
   const std::size_t key_bytes = alloc_size(s.options.max_key_bytes + 1);
   const std::size_t per_key =
       kNodeBytes + kBucketBytesPerKey + key_bytes + alloc_size(2 * n * sizeof(Failure)) + n * id_bytes;
+  // The buffer holds at most max_buffered_events + 1 events; so many slots at most, each free
+  // list as many entries; a vector's capacity is under twice its largest size. A slot's key and
+  // id buffers hold at most max_key_bytes and max_event_id_bytes (set_string).
   const std::size_t buffered = s.options.max_buffered_events + 1;
   return sizeof(State) + 64 + s.options.max_live_keys * per_key + alloc_size(2 * buffered * sizeof(Pending)) +
+         alloc_size(2 * buffered * sizeof(Slot)) + 2 * alloc_size(2 * buffered * sizeof(std::size_t)) +
          buffered * (key_bytes + id_bytes);
 }
 
@@ -660,6 +719,7 @@ std::string StreakDetector::save_state() const {
   w.Key("pending");
   w.StartArray();
   for (const Pending& p : s.heap) {
+    const Slot& slot = s.slots[p.slot];
     w.StartObject();
     w.Key("t");
     w.Int64(p.t);
@@ -668,9 +728,9 @@ std::string StreakDetector::save_state() const {
     w.Key("failure");
     w.Bool(p.failure);
     w.Key("key");
-    write_key(w, s.impl->decode_key(p.key));
+    write_key(w, s.impl->decode_key(slot.key));
     w.Key("id");
-    write_string(w, p.id);
+    write_string(w, slot.id);
     w.EndObject();
   }
   w.EndArray();
@@ -699,6 +759,7 @@ Result<bool, Error> StreakDetector::restore_state(std::string_view text) {
     write_rule(w, s.rule);
     if (!d.HasMember("rule") || json_text(d["rule"]) != b.GetString()) {
       state_ = std::move(fresh);
+      hot_ = state_.get();
       return false;
     }
   }
@@ -752,11 +813,11 @@ Result<bool, Error> StreakDetector::restore_state(std::string_view text) {
       auto key = read_key(item["key"]);
       auto encoded = key ? s.impl->encode_key(*key) : std::nullopt;
       if (!encoded) return bad;
-      Pending p{i64(item, "t").value_or(0), item["seq"].GetUint64(),
-                item.HasMember("failure") && item["failure"].IsBool() && item["failure"].GetBool(),
-                std::move(*encoded), std::string(item["id"].GetString(), item["id"].GetStringLength())};
-      s.pending_heap_bytes += string_heap(p.key) + string_heap(p.id);
-      s.heap.push_back(std::move(p));
+      Slot slot{std::move(*encoded), std::string(item["id"].GetString(), item["id"].GetStringLength())};
+      s.pending_heap_bytes += slot_heap(slot);
+      s.heap.push_back(Pending{i64(item, "t").value_or(0), item["seq"].GetUint64(), s.slots.size(),
+                               item.HasMember("failure") && item["failure"].IsBool() && item["failure"].GetBool()});
+      s.slots.push_back(std::move(slot));
     }
     std::make_heap(s.heap.begin(), s.heap.end(), PendingLater{});
   }
@@ -767,6 +828,7 @@ Result<bool, Error> StreakDetector::restore_state(std::string_view text) {
   s.stats.live_keys = s.keys.size();
   s.stats.buffered = s.heap.size();
   state_ = std::move(fresh);
+  hot_ = state_.get();
   return true;
 }
 
