@@ -282,6 +282,8 @@ class StreakDetector {
   Result<bool, Error> restore_state(std::string_view state);
 
   struct State;
+
+ private:
   // The part of State that observe_ignored() and has_transitions() read inline (internal: State
   // derives from it; everything else is in detector.cpp).
   struct Hot {
@@ -297,8 +299,6 @@ class StreakDetector {
     std::int64_t max_lateness_ms = 0;         // DetectorOptions'
     std::uint64_t max_buffered_events = 0;  // DetectorOptions'
   };
-
- private:
   explicit StreakDetector(std::unique_ptr<State> state);
   void observe_ignored_general(const LogEvent& event);
   std::unique_ptr<State> state_;
