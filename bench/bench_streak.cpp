@@ -1,5 +1,6 @@
 // Streak detection's cost on top of the seed's metric filter (issue 11: target < 10% added).
-// The CloudTrail corpus stream (every event file, repeated to ~8 MB, re-timed 1 s apart) through
+// The CloudTrail corpus stream (issue 8's: every event, shuffled, repeated to >= 64 MB, re-timed 1 s
+// apart) through
 //   BM_MetricFilterOnly:  the seed metric filter (CIS console sign-in failures);
 //   BM_MetricFilterStreak: the same filter plus a streak detector (failure/success patterns,
 //                          default GroupBy, Threshold 3, Window 300 s, default lateness).
@@ -8,11 +9,16 @@
 //                          minute of event time), without and with the streak alarm.
 //   BM_PipelineFilterOnly / BM_PipelineFilterStreak: the same without the metric alarm (the seed's
 //                          metric filter alone, then with the streak alarm).
-// The ratios (interleaved passes, medians) are printed at the end.
+//   BM_ValidateSuccessesOnly: the floor under any exact streak detector: validating the stream's
+//                          successful sign-ins (which the baseline never reads) and nothing else.
+// The ratios (interleaved passes, medians) are printed at the end, the floor as a share of
+// BM_PipelineFilterOnly's replay.
 #include <cwfilter/input.hpp>
 #include <cwfilter/metric_filter.hpp>
 #include <cwfilter/pipeline.hpp>
 #include <cwfilter/streak.hpp>
+
+#include "pattern/json_event.hpp"
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -21,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +39,9 @@ namespace {
 constexpr const char* kFailure = R"({ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") })";
 constexpr const char* kSuccess = R"({ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin = "Success") })";
 
+// Issue 8's CloudTrail stream, which issue 11's target names ("the corpus CloudTrail stream"):
+// every corpus event, repeated in a fixed shuffled order (bench_patterns' seed) to >= 64 MB, then
+// re-timed 1 s apart in stream order.
 const std::vector<LogEvent>& stream() {
   static const std::vector<LogEvent> events = [] {
     std::vector<LogEvent> base;
@@ -40,18 +50,23 @@ const std::vector<LogEvent>& stream() {
       if (!r.ok()) continue;
       for (auto& e : r.value().events) base.push_back(std::move(e));
     }
+    std::vector<std::uint32_t> order(base.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::mt19937 rng(20260101);
     std::vector<LogEvent> out;
     std::size_t bytes = 0;
     std::int64_t t = 1793610000000;
-    while (bytes < (8u << 20) && !base.empty())
-      for (const auto& e : base) {
-        LogEvent c = e;
+    while (bytes < (64u << 20) && !base.empty()) {
+      std::shuffle(order.begin(), order.end(), rng);
+      for (const auto i : order) {
+        LogEvent c = base[i];
         c.timestamp_ms = t;
         c.has_timestamp = true;
         t += 1000;
         bytes += c.message.size();
         out.push_back(std::move(c));
       }
+    }
     return out;
   }();
   return events;
@@ -191,6 +206,33 @@ void BM_PipelineFilterStreak(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream_bytes()));
 }
 
+// The floor under the streak's cost: the successful sign-ins of the stream, which the baseline
+// never reads and the streak must validate whole (a success resets its key and is counted, and a
+// JSON pattern matches only valid JSON), validated and nothing else.
+const std::vector<std::string_view>& successes() {
+  static const std::vector<std::string_view> out = [] {
+    auto failure = compile(kFailure).value();
+    auto success = compile(kSuccess).value();
+    std::vector<std::string_view> v;
+    for (const auto& e : stream())
+      if (!failure.matches(e.message) && success.matches(e.message)) v.push_back(e.message);
+    return v;
+  }();
+  return out;
+}
+std::size_t validate_successes() {
+  thread_local detail::JsonEvent json;
+  std::size_t valid = 0;
+  for (const auto m : successes()) valid += json.validate(m, Options{}.max_json_depth);
+  return valid;
+}
+void BM_ValidateSuccessesOnly(benchmark::State& state) {
+  // Every one matched a JSON pattern, so every one is valid.
+  if (validate_successes() != successes().size()) return state.SkipWithError("a matched success failed validation");
+  for (auto _ : state) benchmark::DoNotOptimize(validate_successes());
+  state.counters["events"] = static_cast<double>(successes().size());
+}
+
 void BM_ReplayFilesOnly(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(replay_files(false));
 }
@@ -204,6 +246,7 @@ BENCHMARK(BM_PipelineOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_PipelineStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_PipelineFilterOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_PipelineFilterStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_ValidateSuccessesOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_ReplayFilesOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_ReplayFilesStreak)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
@@ -248,6 +291,8 @@ void print_ratio() {
   interleave([] { return replay(false); }, [] { return replay(true); }, p_only, p_with);
   interleave([] { return replay(false, false); }, [] { return replay(true, false); }, n_only, n_with);
   interleave([] { return replay_files(false); }, [] { return replay_files(true); }, f_only, f_with);
+  std::vector<double> v_base, v_floor;
+  interleave([] { return replay(false, false); }, [] { return validate_successes(); }, v_base, v_floor);
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -267,6 +312,9 @@ void print_ratio() {
   const double fa = median(f_only), fb = median(f_with);
   std::printf("median replay of the corpus files (read + Pipeline): filter + alarm %.2f ms, + streak alarm %.2f ms: "
               "streak adds %.1f%%\n", fa, fb, 100.0 * (fb - fa) / fa);
+  const double va = median(v_base), vb = median(v_floor);
+  std::printf("floor: validating the %zu successful sign-ins alone %.2f ms = %.1f%% of the filter-alone replay "
+              "(%.2f ms)\n", successes().size(), vb, 100.0 * vb / va, va);
 }
 
 }  // namespace
