@@ -538,22 +538,25 @@ BacktestSummary summarize(const MetricAlarm& alarm, const BacktestChanges& backt
   s.alarm_name = alarm.alarm_name;
   s.evaluations = backtest.evaluations;
   if (backtest.evaluations == 0) return s;
-  std::optional<std::int64_t> alarm_since;
-  if (backtest.initial.value == StateValue::kAlarm) alarm_since = backtest.first_query_ms;
+  // A flag and a time rather than an optional: GCC 12 -O2 warns (falsely) that the optional's
+  // value may be read uninitialised.
+  bool in_alarm = backtest.initial.value == StateValue::kAlarm;
+  std::int64_t alarm_since = backtest.first_query_ms;
   for (const auto& ev : backtest.changes) {
     if (!ev.transition) continue;
     ++s.transitions;
     if (ev.new_state == StateValue::kAlarm) {
       ++s.times_in_alarm;
+      in_alarm = true;
       alarm_since = ev.query_ms;
-    } else if (alarm_since) {
-      s.alarm_duration_ms += ev.query_ms - *alarm_since;
-      alarm_since.reset();
+    } else if (in_alarm) {
+      s.alarm_duration_ms += ev.query_ms - alarm_since;
+      in_alarm = false;
     }
   }
-  if (alarm_since) {
+  if (in_alarm) {
     const std::int64_t end = end_ms ? *end_ms : backtest.last_query_ms;
-    s.alarm_duration_ms += std::max<std::int64_t>(0, end - *alarm_since);
+    s.alarm_duration_ms += std::max<std::int64_t>(0, end - alarm_since);
   }
   return s;
 }
