@@ -458,11 +458,13 @@ void Pipeline::add(const LogEvent& e) {
     // A filter sharing a detector's FailurePattern takes its verdict: not a failure is no match; a
     // failure is a match, whose outcome needs no second read when the filter reads nothing.
     const int shared = p.filter_shares_streak[i];
-    const std::optional<streak::EventClass::Kind> verdict = shared >= 0 ? p.streak_kinds[shared] : std::nullopt;
-    const bool failure = verdict == streak::EventClass::Kind::kFailure;
+    // The detector's stored verdict, not a copy: GCC 12 -O2 warned (falsely) that a copied
+    // optional's value may be read uninitialised.
+    const bool has_verdict = shared >= 0 && p.streak_kinds[shared].has_value();
+    const bool failure = has_verdict && *p.streak_kinds[shared] == streak::EventClass::Kind::kFailure;
     const MetricFilter& f = p.filters[i];
     MetricFilterOutcome out;
-    if (!may_match || (verdict && !failure)) out = f.evaluate_unmatched(e.timestamp_ms);
+    if (!may_match || (has_verdict && !failure)) out = f.evaluate_unmatched(e.timestamp_ms);
     else if (failure && f.reads_nothing_on_match()) out = f.evaluate_matched(e.timestamp_ms);
     else out = f.evaluate(e.message, e.timestamp_ms);
     FilterSummary& s = p.summary.filters[i];
