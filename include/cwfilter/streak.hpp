@@ -298,6 +298,16 @@ class StreakDetector {
     std::int64_t quiet_keys_until = std::numeric_limits<std::int64_t>::min();
     std::int64_t max_lateness_ms = 0;         // DetectorOptions'
     std::uint64_t max_buffered_events = 0;  // DetectorOptions'
+
+    // State::release()'s quiet path: when the watermark reaches nothing due (no buffered event,
+    // no key expiring), only the clock moves. False, changing nothing, otherwise.
+    bool advance_quietly(std::int64_t watermark) noexcept {
+      const std::int64_t t = have_clock && watermark < clock ? clock : watermark;
+      if (!(watermark < quiet_heap_until && t < quiet_keys_until)) return false;
+      clock = t;
+      have_clock = true;
+      return true;
+    }
   };
   explicit StreakDetector(std::unique_ptr<State> state);
   void observe_ignored_general(const LogEvent& event);
@@ -312,15 +322,11 @@ inline void StreakDetector::observe_ignored(const LogEvent& event) {
   Hot& h = *hot_;
   if (event.has_timestamp && h.stats.buffered <= h.max_buffered_events) [[likely]] {
     const std::int64_t seen = h.have_time && h.max_seen >= event.timestamp_ms ? h.max_seen : event.timestamp_ms;
-    const std::int64_t watermark = seen - h.max_lateness_ms;
-    const std::int64_t t = h.have_clock && watermark < h.clock ? h.clock : watermark;
-    if (watermark < h.quiet_heap_until && t < h.quiet_keys_until) [[likely]] {
+    if (h.advance_quietly(seen - h.max_lateness_ms)) [[likely]] {
       ++h.stats.events;
       ++h.stats.ignored;
       h.max_seen = seen;
       h.have_time = true;
-      h.clock = t;
-      h.have_clock = true;
       return;
     }
   }

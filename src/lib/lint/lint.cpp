@@ -468,11 +468,12 @@ std::vector<Warning> check_pattern(const Pattern& pattern) {
   return out;
 }
 
-std::vector<std::string> suggest_paths(std::string_view selector_text, std::string_view message) {
-  EventDoc event;
-  if (!parse_event(message, event)) return {};
+namespace {
+
+// suggest_paths over an event already parsed (explain has it: no parse per missing selector).
+std::vector<std::string> suggest_paths_in(std::string_view selector_text, const rapidjson::Value& doc) {
   std::vector<std::string> paths;
-  collect_paths(event.doc, "$", paths, 0);
+  collect_paths(doc, "$", paths, 0);
   std::vector<std::string> out;
   // 1. The same path but for case.
   for (const auto& p : paths)
@@ -513,6 +514,14 @@ std::vector<std::string> suggest_paths(std::string_view selector_text, std::stri
     if (total == best) out.push_back(p);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> suggest_paths(std::string_view selector_text, std::string_view message) {
+  EventDoc event;
+  if (!parse_event(message, event)) return {};
+  return suggest_paths_in(selector_text, event.doc);
 }
 
 // ---- explain: the tree ------------------------------------------------------------------------------
@@ -604,7 +613,7 @@ struct JsonExplainer {
       found = fmt::format("{} is {}", c.selector.text, describe_json_value(*v, doc.numbers_as_text));
     } else {
       found = fmt::format("{} not found in the event", c.selector.text);
-      auto near = suggest_paths(c.selector.text, event);
+      auto near = suggest_paths_in(c.selector.text, doc.doc);
       if (!near.empty()) {
         found += fmt::format("; did you mean {}?", near.front());
         suggestions.push_back(fmt::format("{} -> {}", c.selector.text, near.front()));

@@ -346,12 +346,7 @@ struct StreakDetector::State : StreakDetector::Hot {
     // Most events move the watermark without reaching anything (no buffered event due, no key
     // expiring): then only the clock moves, as advance_internal would leave it. Kept small so
     // that it inlines into every observe path; the rest is release_due().
-    const std::int64_t t = have_clock && watermark < clock ? clock : watermark;
-    if (watermark < quiet_heap_until && t < quiet_keys_until) [[likely]] {
-      clock = t;
-      have_clock = true;
-      return;
-    }
+    if (advance_quietly(watermark)) [[likely]] return;
     release_due(watermark);
   }
   __attribute__((noinline)) void release_due(std::int64_t watermark) {
